@@ -1,0 +1,41 @@
+//! Starling's storage: the chain model, the RocksDB schema, the single block writer and
+//! the commit-event channel.
+//!
+//! Start with [`Storage::open`], take the one [`BlockWriter`] with [`Storage::writer`],
+//! and read through [`Storage`] from any thread. [`schema`] lists every column family.
+
+mod block;
+mod class;
+mod codec;
+mod db;
+mod error;
+mod events;
+mod reader;
+mod receipt;
+pub mod schema;
+mod state;
+mod transaction;
+mod types;
+mod writer;
+
+pub use block::{BlockHeader, BlockStatus, GasPrices, L1DataAvailabilityMode};
+pub use class::{ClassDefinition, ClassKind};
+pub use db::{ChainInfo, Storage};
+pub use error::{StorageError, StorageResult};
+pub use events::ChainEvent;
+pub use reader::TransactionLocation;
+pub use receipt::{
+    BuiltinCounters, Event, ExecutionResources, ExecutionStatus, GasVector, L1ToL2Message,
+    L2ToL1Message, Receipt,
+};
+pub use state::{
+    ContractStorageDiff, DeclaredClass, DeployedContract, NonceUpdate, StateDiff, StorageEntry,
+};
+pub use transaction::*;
+pub use types::{
+    BlockHash, BlockNumber, ChainId, ClassHash, CompiledClassHash, ContractAddress, StorageKey,
+    TransactionHash,
+};
+pub use writer::{BlockCommit, BlockWriter};
+
+pub use starknet_types_core::felt::Felt;
