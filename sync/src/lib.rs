@@ -1,0 +1,19 @@
+//! Starling's sync: the feeder-gateway client and wire types, conversion into the chain
+//! model, block checks, the sync pipeline, and the replay gateway used offline and in
+//! tests.
+//!
+//! [`run`] is the pipeline's entry point; [`replay`] serves recorded gateway responses.
+
+mod classes;
+pub mod convert;
+pub mod gateway;
+mod network;
+mod pipeline;
+mod progress;
+pub mod replay;
+#[cfg(test)]
+mod testdata;
+
+pub use gateway::client::{FetchError, GatewayClient};
+pub use network::Network;
+pub use pipeline::{run, BlockError, SyncConfig, SyncError};
