@@ -1,0 +1,2051 @@
+//! Replay feeder gateway: serves a directory of recorded Starknet feeder-gateway responses over
+//! HTTP, so the node can sync offline and tests can run against real data.
+//!
+//! Directory layout (`N` is a decimal block number, `H` a hexadecimal class hash):
+//!
+//! | file | served endpoint |
+//! |---|---|
+//! | `block/N.json` | `get_block?blockNumber=N` |
+//! | `state_update/N.json` | `get_state_update?blockNumber=N` |
+//! | `state_update_with_block/N.json` (optional) | `get_state_update?...&includeBlock=true` |
+//! | `signature/N.json` (optional) | `get_signature?blockNumber=N` |
+//! | `class/H.json` | `get_class_by_hash?classHash=H` |
+//! | `compiled_class/H.json` | `get_compiled_class_by_class_hash?classHash=H` |
+//!
+//! The served chain is the contiguous range `block/0.json..=block/N.json`. Other files in `block/`
+//! (numbers after a gap, `latest.json`) are ignored. Responses are the recorded file bytes, never
+//! re-serialised. Two responses are built when their file is missing: `includeBlock=true` joins
+//! the block and state update files, and `get_signature` takes the `signature` array of
+//! `state_update_with_block/N.json`.
+//!
+//! Blocks become visible in order: the first [`ReplayConfig::initial_blocks`] at start, then one
+//! more per [`ReplayConfig::release_interval`]. Requests for a block that is not visible yet
+//! return `BLOCK_NOT_FOUND`, as the real gateway does for a block it has not produced yet.
+
+use std::collections::{BTreeSet, HashMap};
+use std::convert::Infallible;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::{Deserialize, Serialize};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::MissedTickBehavior;
+use tracing::{debug, error, info, warn};
+
+/// URL path prefix of every feeder-gateway endpoint.
+const PATH_PREFIX: &str = "/feeder_gateway/";
+
+const BLOCK_DIR: &str = "block";
+const STATE_UPDATE_DIR: &str = "state_update";
+const STATE_UPDATE_WITH_BLOCK_DIR: &str = "state_update_with_block";
+const SIGNATURE_DIR: &str = "signature";
+const CLASS_DIR: &str = "class";
+const COMPILED_CLASS_DIR: &str = "compiled_class";
+
+/// Time that open connections get to finish their requests after shutdown before they are closed.
+const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);
+
+/// Pause after a failed `accept`, so that an error such as "too many open files" does not spin.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+
+/// Body type of every response. Only `json_response` and `text_response` construct it.
+type ResponseBody = Full<Bytes>;
+
+/// Settings of a [`ReplayGateway`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayConfig {
+    /// Recording directory, laid out as described in the module documentation.
+    pub dir: PathBuf,
+    /// Host name or IP address to bind, for example `127.0.0.1`.
+    pub host: String,
+    /// TCP port to bind. Port 0 picks a free port.
+    pub port: u16,
+    /// Number of blocks visible at start, counted from block 0. `None` makes every recorded
+    /// block visible, and a number above the recorded count is clamped to it.
+    pub initial_blocks: Option<u64>,
+    /// Time between two releases of one more block. With `None`, blocks that are not visible at
+    /// start are never released.
+    pub release_interval: Option<Duration>,
+}
+
+impl ReplayConfig {
+    /// Creates a configuration that serves `dir` on 127.0.0.1 at a free port, with every recorded
+    /// block visible from the start.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            host: Ipv4Addr::LOCALHOST.to_string(),
+            port: 0,
+            initial_blocks: None,
+            release_interval: None,
+        }
+    }
+}
+
+/// Running replay feeder gateway. Dropping it without [`ReplayGateway::shutdown`] also stops the
+/// server, but in the background, without waiting for open connections to close.
+#[derive(Debug)]
+pub struct ReplayGateway {
+    local_addr: SocketAddr,
+    state: Arc<GatewayState>,
+    shutdown_sender: watch::Sender<bool>,
+    server_task: JoinHandle<()>,
+    release_task: Option<JoinHandle<()>>,
+}
+
+impl ReplayGateway {
+    /// Scans `config.dir`, binds `config.host:config.port` and starts serving in a background
+    /// task.
+    ///
+    /// Fails when the directory or its `block/` subdirectory is missing, when there is no
+    /// `block/0.json`, when `release_interval` is zero or when binding fails. The scan reads
+    /// every block file of the served range once to index block hashes, so start time grows with
+    /// the size of the recording.
+    pub async fn start(config: ReplayConfig) -> anyhow::Result<ReplayGateway> {
+        if config.release_interval == Some(Duration::ZERO) {
+            bail!("release_interval must be greater than zero; use None to disable releases");
+        }
+
+        let dir = config.dir.clone();
+        let recording = tokio::task::spawn_blocking(move || Recording::scan(&dir))
+            .await
+            .context("the recording scan task panicked")??;
+        let recorded_blocks = recording.block_count;
+        let visible_blocks = config
+            .initial_blocks
+            .map_or(recorded_blocks, |count| count.min(recorded_blocks));
+
+        let listener = TcpListener::bind((config.host.as_str(), config.port))
+            .await
+            .with_context(|| {
+                format!(
+                    "failed to bind the replay gateway to {}:{}",
+                    config.host, config.port
+                )
+            })?;
+        let local_addr = listener
+            .local_addr()
+            .context("failed to read the address of the replay gateway listener")?;
+
+        let state = Arc::new(GatewayState {
+            recording,
+            visible_blocks: AtomicU64::new(visible_blocks),
+            counters: RequestCounters::default(),
+        });
+        let (shutdown_sender, shutdown_receiver) = watch::channel(false);
+        let server_task = tokio::spawn(serve_connections(
+            listener,
+            Arc::clone(&state),
+            shutdown_receiver.clone(),
+        ));
+        let release_task = match config.release_interval {
+            Some(interval) if visible_blocks < recorded_blocks => Some(tokio::spawn(
+                release_blocks(Arc::clone(&state), interval, shutdown_receiver),
+            )),
+            _ => None,
+        };
+
+        info!(
+            target: "replay",
+            address = %local_addr,
+            dir = %config.dir.display(),
+            recorded_blocks,
+            visible = visible_blocks,
+            release_interval_ms = config.release_interval.map(|interval| interval.as_millis()),
+            "replay gateway started"
+        );
+        Ok(ReplayGateway {
+            local_addr,
+            state,
+            shutdown_sender,
+            server_task,
+            release_task,
+        })
+    }
+
+    /// Returns the address the gateway is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Returns the feeder-gateway base URL, for example `http://127.0.0.1:9545/feeder_gateway`.
+    /// An unspecified bind address (`0.0.0.0`, `::`) is replaced by loopback.
+    pub fn base_url(&self) -> String {
+        base_url_for(self.local_addr)
+    }
+
+    /// Returns the number of blocks visible now, counted from block 0.
+    pub fn visible_blocks(&self) -> u64 {
+        self.state.visible_blocks.load(Ordering::Acquire)
+    }
+
+    /// Returns the number of blocks in the served range, visible or not.
+    pub fn recorded_blocks(&self) -> u64 {
+        self.state.recording.block_count
+    }
+
+    /// Returns how many GET requests reached `endpoint` (for example `"get_block"`), whatever
+    /// their status. Unknown endpoint names return 0.
+    pub fn request_count(&self, endpoint: &str) -> u64 {
+        Endpoint::from_name(endpoint).map_or(0, |endpoint| self.state.counters.count(endpoint))
+    }
+
+    /// Returns how many requests to `endpoint` referred to block `block_number`: by
+    /// `blockNumber=N` (counted even when N is not visible), or by `latest` or `blockHash` that
+    /// resolved to N. Unknown endpoint names return 0.
+    pub fn block_request_count(&self, endpoint: &str, block_number: u64) -> u64 {
+        Endpoint::from_name(endpoint).map_or(0, |endpoint| {
+            self.state.counters.block_count(endpoint, block_number)
+        })
+    }
+
+    /// Stops accepting connections and the block releases, then waits up to 5 s for open
+    /// connections to finish their requests before closing them.
+    pub async fn shutdown(self) {
+        self.shutdown_sender.send_replace(true);
+        if let Err(error) = self.server_task.await {
+            warn!(target: "replay", %error, "replay gateway server task failed");
+        }
+        if let Some(release_task) = self.release_task {
+            if let Err(error) = release_task.await {
+                warn!(target: "replay", %error, "replay gateway release task failed");
+            }
+        }
+        info!(target: "replay", address = %self.local_addr, "replay gateway stopped");
+    }
+}
+
+/// Starts a replay gateway, serves until ctrl-c and then shuts it down.
+pub async fn run(config: ReplayConfig) -> anyhow::Result<()> {
+    let gateway = ReplayGateway::start(config).await?;
+    info!(
+        target: "replay",
+        base_url = %gateway.base_url(),
+        "serving recorded feeder-gateway responses; press ctrl-c to stop"
+    );
+
+    let signal = tokio::signal::ctrl_c().await;
+    gateway.shutdown().await;
+    signal.context("failed to listen for ctrl-c")
+}
+
+fn base_url_for(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/feeder_gateway", SocketAddr::new(ip, addr.port()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording directory
+// ---------------------------------------------------------------------------------------------
+
+/// Index of a recording directory, built once at start.
+#[derive(Debug)]
+struct Recording {
+    dir: PathBuf,
+    /// Blocks `0..block_count` form the served range.
+    block_count: u64,
+    /// `block_hash` of each served block as recorded, indexed by block number. `None` when the
+    /// block file could not be parsed.
+    block_hashes: Vec<Option<String>>,
+    /// Block number by normalised block hash (see [`normalize_hex`]).
+    block_numbers_by_hash: HashMap<String, u64>,
+    /// Class file by normalised class hash.
+    classes: HashMap<String, PathBuf>,
+    /// Compiled class file by normalised class hash.
+    compiled_classes: HashMap<String, PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockHashField {
+    block_hash: Option<String>,
+}
+
+impl Recording {
+    fn scan(dir: &Path) -> anyhow::Result<Self> {
+        if !dir.is_dir() {
+            bail!(
+                "replay directory {} does not exist or is not a directory",
+                dir.display()
+            );
+        }
+        let block_dir = dir.join(BLOCK_DIR);
+        if !block_dir.is_dir() {
+            bail!(
+                "replay directory {} has no {BLOCK_DIR}/ subdirectory; \
+                 expected recorded blocks at {BLOCK_DIR}/0.json, {BLOCK_DIR}/1.json, ...",
+                dir.display()
+            );
+        }
+
+        let block_numbers = read_block_numbers(&block_dir)?;
+        if !block_numbers.contains(&0) {
+            bail!(
+                "{} contains no block 0 (0.json); the replay gateway serves the contiguous \
+                 range of blocks starting at 0",
+                block_dir.display()
+            );
+        }
+        let block_count = block_numbers
+            .iter()
+            .zip(0u64..)
+            .take_while(|(number, expected)| **number == *expected)
+            .count() as u64;
+        let ignored_blocks = block_numbers.len() as u64 - block_count;
+
+        let (block_hashes, block_numbers_by_hash) = index_block_hashes(&block_dir, block_count);
+        warn_about_missing_state_updates(dir, block_count);
+        let classes = read_class_dir(&dir.join(CLASS_DIR))?;
+        let compiled_classes = read_class_dir(&dir.join(COMPILED_CLASS_DIR))?;
+
+        info!(
+            target: "replay",
+            dir = %dir.display(),
+            blocks = block_count,
+            ignored_blocks,
+            classes = classes.len(),
+            compiled_classes = compiled_classes.len(),
+            "scanned recording"
+        );
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            block_count,
+            block_hashes,
+            block_numbers_by_hash,
+            classes,
+            compiled_classes,
+        })
+    }
+
+    fn block_file(&self, subdir: &str, block_number: u64) -> PathBuf {
+        self.dir.join(subdir).join(format!("{block_number}.json"))
+    }
+}
+
+/// Collects the numbers of the `N.json` files in `block_dir`. Names that are not a canonical
+/// decimal number, such as `latest.json` or `007.json`, are skipped.
+fn read_block_numbers(block_dir: &Path) -> anyhow::Result<BTreeSet<u64>> {
+    let entries = std::fs::read_dir(block_dir)
+        .with_context(|| format!("failed to list {}", block_dir.display()))?;
+
+    let mut numbers = BTreeSet::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("failed to list {}", block_dir.display()))?;
+        let file_name = entry.file_name();
+        let Some(stem) = file_name
+            .to_str()
+            .and_then(|name| name.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        let Ok(number) = stem.parse::<u64>() else {
+            continue;
+        };
+        if number.to_string() == stem && entry.path().is_file() {
+            numbers.insert(number);
+        }
+    }
+    Ok(numbers)
+}
+
+/// Reads `block_hash` from every block file of the served range. A file that cannot be read or
+/// parsed is logged and left out, so `blockHash` queries do not find that block.
+fn index_block_hashes(
+    block_dir: &Path,
+    block_count: u64,
+) -> (Vec<Option<String>>, HashMap<String, u64>) {
+    let mut block_hashes = Vec::new();
+    let mut block_numbers_by_hash = HashMap::new();
+    for block_number in 0..block_count {
+        let path = block_dir.join(format!("{block_number}.json"));
+        let block_hash = match read_block_hash(&path) {
+            Ok(block_hash) => Some(block_hash),
+            Err(error) => {
+                warn!(
+                    target: "replay",
+                    path = %path.display(),
+                    error = format!("{error:#}"),
+                    "failed to index the block hash; blockHash queries will not find this block"
+                );
+                None
+            }
+        };
+
+        if let Some(key) = block_hash.as_deref().and_then(normalize_hex) {
+            if let Some(first) = block_numbers_by_hash.get(&key) {
+                warn!(
+                    target: "replay",
+                    block_number,
+                    first_block_number = first,
+                    block_hash = block_hash.as_deref(),
+                    "duplicate block hash; blockHash queries return the lower block number"
+                );
+            } else {
+                block_numbers_by_hash.insert(key, block_number);
+            }
+        }
+        block_hashes.push(block_hash);
+    }
+    (block_hashes, block_numbers_by_hash)
+}
+
+fn read_block_hash(path: &Path) -> anyhow::Result<String> {
+    let contents =
+        std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+    let block: BlockHashField = serde_json::from_slice(&contents)
+        .with_context(|| format!("failed to parse {} as a block", path.display()))?;
+    block
+        .block_hash
+        .with_context(|| format!("{} has no block_hash field", path.display()))
+}
+
+/// Logs once at start which served blocks lack `state_update/N.json`. Requests for their state
+/// update return `BLOCK_NOT_FOUND`.
+fn warn_about_missing_state_updates(dir: &Path, block_count: u64) {
+    let state_update_dir = dir.join(STATE_UPDATE_DIR);
+    let missing: Vec<u64> = (0..block_count)
+        .filter(|number| !state_update_dir.join(format!("{number}.json")).is_file())
+        .collect();
+    if let Some(first) = missing.first() {
+        warn!(
+            target: "replay",
+            dir = %state_update_dir.display(),
+            missing = missing.len(),
+            first_missing_block = first,
+            "recording lacks state updates of served blocks; they are answered with BLOCK_NOT_FOUND"
+        );
+    }
+}
+
+/// Maps the normalised hash of every `0xHASH.json` file in `dir` to its path. A missing
+/// directory yields an empty map. Names that are not hexadecimal are skipped.
+fn read_class_dir(dir: &Path) -> anyhow::Result<HashMap<String, PathBuf>> {
+    let mut classes = HashMap::new();
+    if !dir.exists() {
+        return Ok(classes);
+    }
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("failed to list {}", dir.display()))?;
+
+    for entry in entries {
+        let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
+        let path = entry.path();
+        let Some(key) = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .and_then(|name| name.strip_suffix(".json"))
+            .and_then(normalize_hex)
+        else {
+            debug!(
+                target: "replay",
+                path = %path.display(),
+                "skipping file without a hexadecimal class hash name"
+            );
+            continue;
+        };
+        if !path.is_file() {
+            continue;
+        }
+        if let Some(first) = classes.get(&key) {
+            warn!(
+                target: "replay",
+                path = %path.display(),
+                served = %Path::display(first),
+                "two files name the same class hash; serving only one of them"
+            );
+            continue;
+        }
+        classes.insert(key, path);
+    }
+    Ok(classes)
+}
+
+/// Normalises a hexadecimal felt for numeric comparison: strips an optional `0x`/`0X` prefix and
+/// leading zeros, and lowercases. Returns `None` for an empty string, a non-hex character or more
+/// than 64 significant digits. Zero becomes `"0"`.
+fn normalize_hex(text: &str) -> Option<String> {
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return None;
+    }
+    let significant = digits.trim_start_matches('0');
+    if significant.len() > 64 {
+        return None;
+    }
+    if significant.is_empty() {
+        return Some("0".to_owned());
+    }
+    Some(significant.to_ascii_lowercase())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared state, endpoints and request counters
+// ---------------------------------------------------------------------------------------------
+
+/// State shared by all connections and the release task.
+#[derive(Debug)]
+struct GatewayState {
+    recording: Recording,
+    /// Blocks `0..visible_blocks` are served. Only the release task increases it.
+    visible_blocks: AtomicU64,
+    counters: RequestCounters,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Endpoint {
+    Block,
+    StateUpdate,
+    Signature,
+    ClassByHash,
+    CompiledClassByClassHash,
+}
+
+impl Endpoint {
+    const ALL: [Endpoint; 5] = [
+        Endpoint::Block,
+        Endpoint::StateUpdate,
+        Endpoint::Signature,
+        Endpoint::ClassByHash,
+        Endpoint::CompiledClassByClassHash,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Endpoint::Block => "get_block",
+            Endpoint::StateUpdate => "get_state_update",
+            Endpoint::Signature => "get_signature",
+            Endpoint::ClassByHash => "get_class_by_hash",
+            Endpoint::CompiledClassByClassHash => "get_compiled_class_by_class_hash",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|endpoint| endpoint.name() == name)
+    }
+
+    fn from_path(path: &str) -> Option<Self> {
+        path.strip_prefix(PATH_PREFIX).and_then(Self::from_name)
+    }
+}
+
+#[derive(Debug, Default)]
+struct RequestCounters {
+    /// Requests per endpoint, indexed by `Endpoint as usize`.
+    per_endpoint: [AtomicU64; Endpoint::ALL.len()],
+    per_block: Mutex<HashMap<(Endpoint, u64), u64>>,
+}
+
+impl RequestCounters {
+    fn record(&self, endpoint: Endpoint) {
+        self.per_endpoint[endpoint as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn record_block(&self, endpoint: Endpoint, block_number: u64) {
+        let mut per_block = self
+            .per_block
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *per_block.entry((endpoint, block_number)).or_default() += 1;
+    }
+
+    fn count(&self, endpoint: Endpoint) -> u64 {
+        self.per_endpoint[endpoint as usize].load(Ordering::Relaxed)
+    }
+
+    fn block_count(&self, endpoint: Endpoint, block_number: u64) -> u64 {
+        let per_block = self
+            .per_block
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        per_block
+            .get(&(endpoint, block_number))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// Failure of one request. The client errors carry the code and message of the real gateway.
+#[derive(Debug, thiserror::Error)]
+enum GatewayError {
+    #[error("Block number {0} was not found.")]
+    BlockNumberNotFound(u64),
+    #[error("Block hash 0x{0} was not found.")]
+    BlockHashNotFound(String),
+    #[error("Block number latest was not found: no block has been released yet.")]
+    NoBlockReleased,
+    #[error("Class with hash 0x{0} is not declared.")]
+    UndeclaredClass(String),
+    #[error("{0}")]
+    MalformedRequest(String),
+    #[error("failed to read {}: {source}", path.display())]
+    ReadFailed { path: PathBuf, source: io::Error },
+    #[error("recorded file {} is not valid JSON: {source}", path.display())]
+    InvalidRecording {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl GatewayError {
+    /// Returns the `StarknetErrorCode` of a client error, or `None` for a server-side failure.
+    fn starknet_code(&self) -> Option<&'static str> {
+        match self {
+            GatewayError::BlockNumberNotFound(_)
+            | GatewayError::BlockHashNotFound(_)
+            | GatewayError::NoBlockReleased => Some("StarknetErrorCode.BLOCK_NOT_FOUND"),
+            GatewayError::UndeclaredClass(_) => Some("StarknetErrorCode.UNDECLARED_CLASS"),
+            GatewayError::MalformedRequest(_) => Some("StarknetErrorCode.MALFORMED_REQUEST"),
+            GatewayError::ReadFailed { .. } | GatewayError::InvalidRecording { .. } => None,
+        }
+    }
+
+    fn to_response(&self) -> Response<ResponseBody> {
+        let message = self.to_string();
+        let Some(code) = self.starknet_code() else {
+            return text_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Internal Server Error: {message}\n"),
+            );
+        };
+        let body = serde_json::to_vec(&ErrorBody {
+            code,
+            message: &message,
+        })
+        .expect("an object of two strings always serialises");
+        json_response(StatusCode::BAD_REQUEST, Bytes::from(body))
+    }
+}
+
+fn malformed(message: impl Into<String>) -> GatewayError {
+    GatewayError::MalformedRequest(message.into())
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn text_response(status: StatusCode, body: String) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request handling
+// ---------------------------------------------------------------------------------------------
+
+/// Handles one request and logs it at debug level. Every request of every connection passes
+/// through here, so behaviour that applies to all responses (delays, injected failures,
+/// switching recordings) belongs in this function and in [`GatewayState`].
+async fn handle_request<B>(state: &GatewayState, request: &Request<B>) -> Response<ResponseBody> {
+    let path = request.uri().path();
+    let query = request.uri().query().unwrap_or("");
+    let response = route(state, request.method(), path, query).await;
+    debug!(
+        target: "replay",
+        method = %request.method(),
+        path,
+        query,
+        status = response.status().as_u16(),
+        "served request"
+    );
+    response
+}
+
+async fn route(
+    state: &GatewayState,
+    method: &Method,
+    path: &str,
+    query: &str,
+) -> Response<ResponseBody> {
+    let Some(endpoint) = Endpoint::from_path(path) else {
+        return text_response(
+            StatusCode::NOT_FOUND,
+            format!("Not Found: no feeder-gateway endpoint at {path}\n"),
+        );
+    };
+    if method != Method::GET {
+        let mut response = text_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("Method Not Allowed: {} accepts only GET\n", endpoint.name()),
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET"));
+        return response;
+    }
+    state.counters.record(endpoint);
+
+    let params = QueryParams::parse(query);
+    let recording = &state.recording;
+    let result = match endpoint {
+        Endpoint::Block => get_block(state, &params).await,
+        Endpoint::StateUpdate => get_state_update(state, &params).await,
+        Endpoint::Signature => get_signature(state, &params).await,
+        Endpoint::ClassByHash => get_class(&recording.classes, &params).await,
+        Endpoint::CompiledClassByClassHash => get_class(&recording.compiled_classes, &params).await,
+    };
+
+    match result {
+        Ok(body) => json_response(StatusCode::OK, body),
+        Err(error) => {
+            if error.starknet_code().is_none() {
+                error!(target: "replay", path, query, %error, "failed to serve request");
+            }
+            error.to_response()
+        }
+    }
+}
+
+async fn get_block(state: &GatewayState, params: &QueryParams) -> Result<Bytes, GatewayError> {
+    let block_number = state.resolve_block(Endpoint::Block, params)?;
+    let path = state.recording.block_file(BLOCK_DIR, block_number);
+    read_block_file(&path, block_number).await
+}
+
+/// Serves `state_update/N.json`, or with `includeBlock=true` the recorded
+/// `state_update_with_block/N.json`, falling back to an object composed of the block and the
+/// state update files.
+async fn get_state_update(
+    state: &GatewayState,
+    params: &QueryParams,
+) -> Result<Bytes, GatewayError> {
+    let include_block = parse_include_block(params)?;
+    let block_number = state.resolve_block(Endpoint::StateUpdate, params)?;
+    let recording = &state.recording;
+
+    let state_update_path = recording.block_file(STATE_UPDATE_DIR, block_number);
+    if !include_block {
+        return read_block_file(&state_update_path, block_number).await;
+    }
+
+    let with_block_path = recording.block_file(STATE_UPDATE_WITH_BLOCK_DIR, block_number);
+    if let Some(recorded) = read_optional(&with_block_path).await? {
+        return Ok(recorded);
+    }
+    let block_path = recording.block_file(BLOCK_DIR, block_number);
+    let block = read_block_file(&block_path, block_number).await?;
+    let state_update = read_block_file(&state_update_path, block_number).await?;
+    Ok(compose_state_update_with_block(&block, &state_update))
+}
+
+/// Builds `{"block": <block>, "state_update": <state update>}` from the recorded bytes, so both
+/// parts keep their recorded text.
+fn compose_state_update_with_block(block: &[u8], state_update: &[u8]) -> Bytes {
+    let block = block.trim_ascii();
+    let state_update = state_update.trim_ascii();
+    let mut body = Vec::with_capacity(block.len() + state_update.len() + 32);
+    body.extend_from_slice(b"{\"block\": ");
+    body.extend_from_slice(block);
+    body.extend_from_slice(b", \"state_update\": ");
+    body.extend_from_slice(state_update);
+    body.push(b'}');
+    Bytes::from(body)
+}
+
+#[derive(Debug, Deserialize)]
+struct StateUpdateWithBlockSignature {
+    block: Option<BlockHashField>,
+    signature: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct SignatureBody<'a> {
+    block_hash: &'a str,
+    signature: &'a serde_json::Value,
+}
+
+/// Serves `signature/N.json`. Without it, takes the `signature` array of
+/// `state_update_with_block/N.json` and returns `{"block_hash", "signature"}`.
+async fn get_signature(state: &GatewayState, params: &QueryParams) -> Result<Bytes, GatewayError> {
+    let block_number = state.resolve_block(Endpoint::Signature, params)?;
+    let recording = &state.recording;
+
+    let signature_path = recording.block_file(SIGNATURE_DIR, block_number);
+    if let Some(recorded) = read_optional(&signature_path).await? {
+        return Ok(recorded);
+    }
+
+    let with_block_path = recording.block_file(STATE_UPDATE_WITH_BLOCK_DIR, block_number);
+    let Some(with_block) = read_optional(&with_block_path).await? else {
+        return Err(GatewayError::BlockNumberNotFound(block_number));
+    };
+    let parsed: StateUpdateWithBlockSignature =
+        serde_json::from_slice(&with_block).map_err(|source| GatewayError::InvalidRecording {
+            path: with_block_path,
+            source,
+        })?;
+    let Some(signature) = parsed.signature.filter(serde_json::Value::is_array) else {
+        return Err(GatewayError::BlockNumberNotFound(block_number));
+    };
+    let block_hash = parsed
+        .block
+        .and_then(|block| block.block_hash)
+        .or_else(|| recording.block_hashes[block_number as usize].clone())
+        .ok_or(GatewayError::BlockNumberNotFound(block_number))?;
+
+    let body = serde_json::to_vec(&SignatureBody {
+        block_hash: &block_hash,
+        signature: &signature,
+    })
+    .expect("a string and a JSON array always serialise");
+    Ok(Bytes::from(body))
+}
+
+/// Serves a class or compiled class by `classHash`. Any `blockNumber` parameter is ignored.
+async fn get_class(
+    classes: &HashMap<String, PathBuf>,
+    params: &QueryParams,
+) -> Result<Bytes, GatewayError> {
+    let text = params
+        .get("classHash")
+        .ok_or_else(|| malformed("Missing query parameter classHash."))?;
+    let key = normalize_hex(text).ok_or_else(|| {
+        malformed(format!(
+            "Invalid classHash '{text}': expected a hexadecimal felt such as 0x1a2b."
+        ))
+    })?;
+    let Some(path) = classes.get(&key) else {
+        return Err(GatewayError::UndeclaredClass(key));
+    };
+    read_optional(path)
+        .await?
+        .ok_or(GatewayError::UndeclaredClass(key))
+}
+
+/// Reads a block-indexed file. A missing file means that the recording lacks the block, so the
+/// error is `BLOCK_NOT_FOUND`.
+async fn read_block_file(path: &Path, block_number: u64) -> Result<Bytes, GatewayError> {
+    read_optional(path)
+        .await?
+        .ok_or(GatewayError::BlockNumberNotFound(block_number))
+}
+
+/// Reads a file on the blocking thread pool. Returns `Ok(None)` when it does not exist.
+async fn read_optional(path: &Path) -> Result<Option<Bytes>, GatewayError> {
+    match tokio::fs::read(path).await {
+        Ok(contents) => Ok(Some(Bytes::from(contents))),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(GatewayError::ReadFailed {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query parameters and block identifiers
+// ---------------------------------------------------------------------------------------------
+
+/// Decoded query parameters in request order.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    /// Parses an `application/x-www-form-urlencoded` query string.
+    fn parse(query: &str) -> Self {
+        let pairs = query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(name), percent_decode(value))
+            })
+            .collect();
+        Self(pairs)
+    }
+
+    /// Returns the value of the first parameter called `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Decodes `%XX` escapes and `+` (space). A `%` without two hex digits is kept as is, and bytes
+/// that are not UTF-8 become U+FFFD.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if byte == b'+' {
+            decoded.push(b' ');
+            index += 1;
+            continue;
+        }
+        if byte == b'%' {
+            let high = bytes
+                .get(index + 1)
+                .and_then(|&digit| hex_digit_value(digit));
+            let low = bytes
+                .get(index + 2)
+                .and_then(|&digit| hex_digit_value(digit));
+            if let (Some(high), Some(low)) = (high, low) {
+                decoded.push(high << 4 | low);
+                index += 3;
+                continue;
+            }
+        }
+        decoded.push(byte);
+        index += 1;
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+fn hex_digit_value(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|value| u8::try_from(value).ok())
+}
+
+/// Block selected by `blockNumber` or `blockHash`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BlockId {
+    Number(u64),
+    Latest,
+    /// Normalised block hash (see [`normalize_hex`]).
+    Hash(String),
+}
+
+fn parse_block_id(params: &QueryParams) -> Result<BlockId, GatewayError> {
+    match (params.get("blockNumber"), params.get("blockHash")) {
+        (Some(_), Some(_)) => Err(malformed("Pass either blockNumber or blockHash, not both.")),
+        (Some("latest"), None) => Ok(BlockId::Latest),
+        (Some(text), None) => {
+            let number = text
+                .bytes()
+                .all(|byte| byte.is_ascii_digit())
+                .then(|| text.parse::<u64>().ok())
+                .flatten();
+            number.map(BlockId::Number).ok_or_else(|| {
+                malformed(format!(
+                    "Invalid blockNumber '{text}': expected a non-negative integer or 'latest'."
+                ))
+            })
+        }
+        (None, Some(text)) => normalize_hex(text).map(BlockId::Hash).ok_or_else(|| {
+            malformed(format!(
+                "Invalid blockHash '{text}': expected a hexadecimal felt such as 0x1a2b."
+            ))
+        }),
+        (None, None) => Err(malformed(
+            "Missing block identifier: pass blockNumber (a number or 'latest') or blockHash.",
+        )),
+    }
+}
+
+fn parse_include_block(params: &QueryParams) -> Result<bool, GatewayError> {
+    match params.get("includeBlock") {
+        None => Ok(false),
+        Some(text) if text.eq_ignore_ascii_case("true") => Ok(true),
+        Some(text) if text.eq_ignore_ascii_case("false") => Ok(false),
+        Some(text) => Err(malformed(format!(
+            "Invalid includeBlock '{text}': expected 'true' or 'false'."
+        ))),
+    }
+}
+
+impl GatewayState {
+    /// Resolves the block identifier of `params` to a visible block number and records the
+    /// request in the per-block counters.
+    fn resolve_block(&self, endpoint: Endpoint, params: &QueryParams) -> Result<u64, GatewayError> {
+        let block_id = parse_block_id(params)?;
+        let visible_blocks = self.visible_blocks.load(Ordering::Acquire);
+        let resolved = match &block_id {
+            BlockId::Number(number) if *number < visible_blocks => Ok(*number),
+            BlockId::Number(number) => Err(GatewayError::BlockNumberNotFound(*number)),
+            BlockId::Latest => visible_blocks
+                .checked_sub(1)
+                .ok_or(GatewayError::NoBlockReleased),
+            BlockId::Hash(key) => match self.recording.block_numbers_by_hash.get(key) {
+                Some(&number) if number < visible_blocks => Ok(number),
+                _ => Err(GatewayError::BlockHashNotFound(key.clone())),
+            },
+        };
+
+        let counted_block = match (&block_id, &resolved) {
+            (BlockId::Number(number), _) | (_, Ok(number)) => Some(*number),
+            _ => None,
+        };
+        if let Some(block_number) = counted_block {
+            self.counters.record_block(endpoint, block_number);
+        }
+        resolved
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server and release tasks
+// ---------------------------------------------------------------------------------------------
+
+/// Waits until shutdown is requested or the [`ReplayGateway`] holding the sender is dropped.
+async fn wait_for_shutdown(shutdown: &mut watch::Receiver<bool>) {
+    // `wait_for` fails only when the sender is gone, which also means "stop".
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+async fn serve_connections(
+    listener: TcpListener,
+    state: Arc<GatewayState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let connection_shutdown = shutdown.clone();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = wait_for_shutdown(&mut shutdown) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(serve_connection(
+                        stream,
+                        peer,
+                        Arc::clone(&state),
+                        connection_shutdown.clone(),
+                    ));
+                }
+                Err(error) => {
+                    warn!(
+                        target: "replay",
+                        %error,
+                        "failed to accept a connection; retrying in 100 ms"
+                    );
+                    tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
+                }
+            },
+            Some(joined) = connections.join_next(), if !connections.is_empty() => {
+                if let Err(error) = joined {
+                    warn!(target: "replay", %error, "connection task failed");
+                }
+            }
+        }
+    }
+    drop(listener);
+
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE_PERIOD, drain)
+        .await
+        .is_err()
+    {
+        warn!(
+            target: "replay",
+            open_connections = connections.len(),
+            grace_period_ms = SHUTDOWN_GRACE_PERIOD.as_millis(),
+            "connections still open after the shutdown grace period; closing them"
+        );
+        connections.shutdown().await;
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    state: Arc<GatewayState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let service = service_fn(move |request: Request<Incoming>| {
+        let state = Arc::clone(&state);
+        async move { Ok::<_, Infallible>(handle_request(&state, &request).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(stream), service);
+    let mut connection = std::pin::pin!(connection);
+
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = wait_for_shutdown(&mut shutdown) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        debug!(target: "replay", %peer, %error, "connection closed with an error");
+    }
+}
+
+/// Makes one more block visible per `interval` until every recorded block is visible.
+async fn release_blocks(
+    state: Arc<GatewayState>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let recorded_blocks = state.recording.block_count;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+
+    while state.visible_blocks.load(Ordering::Acquire) < recorded_blocks {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = wait_for_shutdown(&mut shutdown) => return,
+        }
+        let visible = state.visible_blocks.fetch_add(1, Ordering::AcqRel) + 1;
+        info!(target: "replay", block_number = visible - 1, visible, "released block");
+    }
+    info!(target: "replay", visible = recorded_blocks, "released every recorded block");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::time::Instant;
+
+    use serde_json::{json, Value};
+
+    const BLOCK_NOT_FOUND: &str = "StarknetErrorCode.BLOCK_NOT_FOUND";
+    const UNDECLARED_CLASS: &str = "StarknetErrorCode.UNDECLARED_CLASS";
+    const MALFORMED_REQUEST: &str = "StarknetErrorCode.MALFORMED_REQUEST";
+
+    const MAINNET_BLOCK_1_HASH: &str =
+        "0x2a70fb03fe363a2d6be843343a1d81ce6abeda1e9bd5cc6ad8fa9f45e30fdeb";
+    const MAINNET_CLASS_HASH: &str =
+        "0x10455c752b86932ce552f2b0fe81a880746649b9aee7e0d842bf3f52378f9f8";
+    /// Sepolia Sierra class whose class and compiled class are both recorded.
+    const SEPOLIA_SIERRA_CLASS_HASH: &str =
+        "0x1a736d6ed154502257f02b1ccdf4d9d1089f80811cd6acad48e6b6a9d1f2003";
+    /// Sepolia Sierra class of which only the compiled class is recorded.
+    const SEPOLIA_COMPILED_ONLY_CLASS_HASH: &str =
+        "0x903752516de5c04fe91600ca6891e325278b2dfc54880ae11a809abb364844";
+
+    const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+    use crate::testdata::recordings_dir;
+
+    /// HTTP client that never uses a proxy, so requests go straight to the local gateway.
+    fn http_client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .expect("failed to build the HTTP client")
+    }
+
+    #[derive(Debug)]
+    struct Reply {
+        status: u16,
+        content_type: Option<String>,
+        body: Bytes,
+    }
+
+    impl Reply {
+        fn json(&self) -> Value {
+            serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+                panic!(
+                    "response body is not JSON ({error}): {}",
+                    String::from_utf8_lossy(&self.body)
+                )
+            })
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.body).into_owned()
+        }
+    }
+
+    async fn get(client: &reqwest::Client, url: &str) -> Reply {
+        let response = client
+            .get(url)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("GET {url} failed: {error}"));
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .unwrap_or_else(|error| panic!("reading the body of GET {url} failed: {error}"));
+        Reply {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    async fn start_gateway(config: ReplayConfig) -> ReplayGateway {
+        let dir = config.dir.clone();
+        ReplayGateway::start(config)
+            .await
+            .unwrap_or_else(|error| panic!("failed to start on {}: {error:#}", dir.display()))
+    }
+
+    fn read_recorded(path: &Path) -> Bytes {
+        let contents = std::fs::read(path)
+            .unwrap_or_else(|error| panic!("failed to read {}: {error}", path.display()));
+        Bytes::from(contents)
+    }
+
+    fn write_file(root: &Path, relative: &str, contents: &str) {
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().expect("relative path has a parent"))
+            .expect("failed to create the test directory");
+        std::fs::write(&path, contents).expect("failed to write the test file");
+    }
+
+    fn assert_gateway_error(reply: &Reply, code: &str, message: &str) {
+        assert_eq!(reply.status, 400, "body: {}", reply.text());
+        assert_eq!(reply.content_type.as_deref(), Some("application/json"));
+        assert_eq!(reply.json(), json!({ "code": code, "message": message }));
+    }
+
+    // --- pure helpers ---
+
+    #[test]
+    fn normalize_hex_cases() {
+        assert_eq!(normalize_hex("0x0010aB").as_deref(), Some("10ab"));
+        assert_eq!(normalize_hex("0X10AB").as_deref(), Some("10ab"));
+        assert_eq!(normalize_hex("0010ab").as_deref(), Some("10ab"));
+        assert_eq!(normalize_hex("0x0").as_deref(), Some("0"));
+        assert_eq!(normalize_hex("0x000").as_deref(), Some("0"));
+        assert_eq!(
+            normalize_hex(&format!("0x{}", "0".repeat(80))).as_deref(),
+            Some("0")
+        );
+        assert_eq!(normalize_hex(""), None);
+        assert_eq!(normalize_hex("0x"), None);
+        assert_eq!(normalize_hex("0xg1"), None);
+        assert_eq!(normalize_hex("-0x1"), None);
+        assert_eq!(normalize_hex(&format!("0x1{}", "0".repeat(64))), None);
+    }
+
+    #[test]
+    fn query_params_decode() {
+        let params = QueryParams::parse(
+            "blockNumber=5&classHash=%30x1%2B&a+b=c+d&&flag&blockNumber=6&bad=%zz%4",
+        );
+        assert_eq!(params.get("blockNumber"), Some("5"));
+        assert_eq!(params.get("classHash"), Some("0x1+"));
+        assert_eq!(params.get("a b"), Some("c d"));
+        assert_eq!(params.get("flag"), Some(""));
+        assert_eq!(params.get("bad"), Some("%zz%4"));
+        assert_eq!(params.get("missing"), None);
+        assert_eq!(QueryParams::parse(""), QueryParams::default());
+    }
+
+    #[test]
+    fn block_id_parsing() {
+        let parse = |query: &str| parse_block_id(&QueryParams::parse(query));
+        assert_eq!(parse("blockNumber=7").unwrap(), BlockId::Number(7));
+        assert_eq!(parse("blockNumber=latest").unwrap(), BlockId::Latest);
+        assert_eq!(
+            parse("blockHash=0x00AB").unwrap(),
+            BlockId::Hash("ab".to_owned())
+        );
+        for query in [
+            "",
+            "blockNumber=",
+            "blockNumber=+1",
+            "blockNumber=-1",
+            "blockNumber=0x1",
+            "blockNumber=pending",
+            "blockNumber=99999999999999999999999",
+            "blockHash=xyz",
+            "blockNumber=1&blockHash=0x1",
+        ] {
+            let error = parse(query).expect_err(query);
+            assert_eq!(
+                error.starknet_code(),
+                Some(MALFORMED_REQUEST),
+                "query {query:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn compose_keeps_recorded_text() {
+        let composed = compose_state_update_with_block(b"{\n  \"a\": 1\n}\n", b" {\"b\":2}");
+        assert_eq!(
+            &composed[..],
+            b"{\"block\": {\n  \"a\": 1\n}, \"state_update\": {\"b\":2}}"
+        );
+    }
+
+    #[test]
+    fn base_url_replaces_unspecified_address() {
+        let v4: SocketAddr = "0.0.0.0:9545".parse().unwrap();
+        let v6: SocketAddr = "[::]:9545".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:9545".parse().unwrap();
+        assert_eq!(base_url_for(v4), "http://127.0.0.1:9545/feeder_gateway");
+        assert_eq!(base_url_for(v6), "http://[::1]:9545/feeder_gateway");
+        assert_eq!(base_url_for(local), "http://127.0.0.1:9545/feeder_gateway");
+    }
+
+    // --- start-up checks (no recordings needed) ---
+
+    #[tokio::test]
+    async fn start_rejects_missing_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("absent");
+        let error = ReplayGateway::start(ReplayConfig::new(&dir))
+            .await
+            .expect_err("a missing directory must be rejected");
+        let message = format!("{error:#}");
+        assert!(message.contains("does not exist"), "{message}");
+        assert!(message.contains(&dir.display().to_string()), "{message}");
+    }
+
+    #[tokio::test]
+    async fn start_rejects_missing_block_directory() {
+        let root = tempfile::tempdir().unwrap();
+        write_file(root.path(), "state_update/0.json", "{}");
+        let error = ReplayGateway::start(ReplayConfig::new(root.path()))
+            .await
+            .expect_err("a directory without block/ must be rejected");
+        let message = format!("{error:#}");
+        assert!(message.contains("no block/ subdirectory"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn start_rejects_missing_block_zero() {
+        let root = tempfile::tempdir().unwrap();
+        write_file(root.path(), "block/1.json", r#"{"block_hash": "0x1"}"#);
+        write_file(root.path(), "block/latest.json", r#"{"block_hash": "0x1"}"#);
+        let error = ReplayGateway::start(ReplayConfig::new(root.path()))
+            .await
+            .expect_err("a recording without block 0 must be rejected");
+        let message = format!("{error:#}");
+        assert!(message.contains("no block 0"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn start_rejects_zero_release_interval() {
+        let root = tempfile::tempdir().unwrap();
+        write_file(root.path(), "block/0.json", r#"{"block_hash": "0x1"}"#);
+        let config = ReplayConfig {
+            release_interval: Some(Duration::ZERO),
+            ..ReplayConfig::new(root.path())
+        };
+        let error = ReplayGateway::start(config)
+            .await
+            .expect_err("a zero release interval must be rejected");
+        assert!(
+            format!("{error:#}").contains("release_interval"),
+            "{error:#}"
+        );
+    }
+
+    #[tokio::test]
+    async fn minimal_recording_served() {
+        let root = tempfile::tempdir().unwrap();
+        let block = r#"{"block_hash": "0x00ab", "block_number": 0}"#;
+        let class = r#"{"abi": []}"#;
+        write_file(root.path(), "block/0.json", block);
+        write_file(root.path(), "block/007.json", block);
+        write_file(root.path(), "class/0x000abc.json", class);
+        write_file(root.path(), "class/notes.json", "{}");
+        let gateway = start_gateway(ReplayConfig::new(root.path())).await;
+        let client = http_client();
+        let base = gateway.base_url();
+
+        assert_eq!(gateway.recorded_blocks(), 1);
+        let by_hash = get(&client, &format!("{base}/get_block?blockHash=0xAB")).await;
+        assert_eq!(by_hash.status, 200);
+        assert_eq!(by_hash.body, block.as_bytes());
+
+        let class_reply = get(
+            &client,
+            &format!("{base}/get_class_by_hash?classHash=0xABC"),
+        )
+        .await;
+        assert_eq!(class_reply.status, 200);
+        assert_eq!(class_reply.body, class.as_bytes());
+
+        // The recording has no state_update/0.json.
+        let state_update = get(&client, &format!("{base}/get_state_update?blockNumber=0")).await;
+        assert_gateway_error(
+            &state_update,
+            BLOCK_NOT_FOUND,
+            "Block number 0 was not found.",
+        );
+        let composed = get(
+            &client,
+            &format!("{base}/get_state_update?blockNumber=0&includeBlock=true"),
+        )
+        .await;
+        assert_gateway_error(&composed, BLOCK_NOT_FOUND, "Block number 0 was not found.");
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn unreadable_recording_server_error() {
+        let root = tempfile::tempdir().unwrap();
+        write_file(root.path(), "block/0.json", r#"{"block_hash": "0x1"}"#);
+        write_file(root.path(), "state_update_with_block/0.json", "not JSON");
+        std::fs::create_dir_all(root.path().join("state_update/0.json")).unwrap();
+        let gateway = start_gateway(ReplayConfig::new(root.path())).await;
+        let client = http_client();
+        let base = gateway.base_url();
+
+        let signature = get(&client, &format!("{base}/get_signature?blockNumber=0")).await;
+        assert_eq!(signature.status, 500, "{}", signature.text());
+        assert!(
+            signature.text().contains("is not valid JSON"),
+            "{}",
+            signature.text()
+        );
+
+        // state_update/0.json is a directory, so reading it fails with an error other than
+        // "not found".
+        let state_update = get(&client, &format!("{base}/get_state_update?blockNumber=0")).await;
+        assert_eq!(state_update.status, 500, "{}", state_update.text());
+        assert!(
+            state_update.text().contains("failed to read"),
+            "{}",
+            state_update.text()
+        );
+        gateway.shutdown().await;
+    }
+
+    // --- blocks ---
+
+    #[tokio::test]
+    async fn sepolia_serves_contiguous_range_only() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("sepolia");
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+        let base = gateway.base_url();
+
+        assert_eq!(gateway.recorded_blocks(), 8);
+        assert_eq!(gateway.visible_blocks(), 8);
+
+        let latest = get(&client, &format!("{base}/get_block?blockNumber=latest")).await;
+        assert_eq!(latest.status, 200);
+        assert_eq!(latest.body, read_recorded(&dir.join("block/7.json")));
+
+        for stray in [18, 4850] {
+            let reply = get(&client, &format!("{base}/get_block?blockNumber={stray}")).await;
+            assert_gateway_error(
+                &reply,
+                BLOCK_NOT_FOUND,
+                &format!("Block number {stray} was not found."),
+            );
+        }
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn get_block_by_number() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("mainnet");
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+
+        for number in 0..3 {
+            let url = format!("{}/get_block?blockNumber={number}", gateway.base_url());
+            let reply = get(&client, &url).await;
+            assert_eq!(reply.status, 200, "block {number}: {}", reply.text());
+            assert_eq!(reply.content_type.as_deref(), Some("application/json"));
+            assert_eq!(
+                reply.body,
+                read_recorded(&dir.join(format!("block/{number}.json")))
+            );
+        }
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn get_block_latest() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("mainnet");
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+
+        let url = format!("{}/get_block?blockNumber=latest", gateway.base_url());
+        let reply = get(&client, &url).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body, read_recorded(&dir.join("block/2.json")));
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn get_block_by_hash() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("mainnet");
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+        let base = gateway.base_url();
+        let expected = read_recorded(&dir.join("block/1.json"));
+
+        let padded = format!("0x000{}", MAINNET_BLOCK_1_HASH[2..].to_uppercase());
+        for hash in [MAINNET_BLOCK_1_HASH, padded.as_str()] {
+            let reply = get(&client, &format!("{base}/get_block?blockHash={hash}")).await;
+            assert_eq!(reply.status, 200, "hash {hash}: {}", reply.text());
+            assert_eq!(reply.body, expected, "hash {hash}");
+        }
+
+        let unknown = get(&client, &format!("{base}/get_block?blockHash=0x0123")).await;
+        assert_gateway_error(&unknown, BLOCK_NOT_FOUND, "Block hash 0x123 was not found.");
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn unreleased_block_not_found() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("mainnet");
+        let config = ReplayConfig {
+            initial_blocks: Some(1),
+            ..ReplayConfig::new(&dir)
+        };
+        let gateway = start_gateway(config).await;
+        let client = http_client();
+        let base = gateway.base_url();
+        assert_eq!(gateway.visible_blocks(), 1);
+        assert_eq!(gateway.recorded_blocks(), 3);
+
+        let block = get(&client, &format!("{base}/get_block?blockNumber=1")).await;
+        assert_gateway_error(&block, BLOCK_NOT_FOUND, "Block number 1 was not found.");
+
+        let by_hash = get(
+            &client,
+            &format!("{base}/get_block?blockHash={MAINNET_BLOCK_1_HASH}"),
+        )
+        .await;
+        assert_eq!(by_hash.status, 400);
+        assert_eq!(by_hash.json()["code"], BLOCK_NOT_FOUND);
+
+        let state_update = get(&client, &format!("{base}/get_state_update?blockNumber=1")).await;
+        assert_gateway_error(
+            &state_update,
+            BLOCK_NOT_FOUND,
+            "Block number 1 was not found.",
+        );
+
+        let signature = get(&client, &format!("{base}/get_signature?blockNumber=1")).await;
+        assert_gateway_error(&signature, BLOCK_NOT_FOUND, "Block number 1 was not found.");
+
+        let latest = get(&client, &format!("{base}/get_block?blockNumber=latest")).await;
+        assert_eq!(latest.status, 200);
+        assert_eq!(latest.body, read_recorded(&dir.join("block/0.json")));
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn latest_not_found_before_release() {
+        let Some(data) = recordings_dir() else { return };
+        let config = ReplayConfig {
+            initial_blocks: Some(0),
+            ..ReplayConfig::new(data.join("mainnet"))
+        };
+        let gateway = start_gateway(config).await;
+        let client = http_client();
+        let base = gateway.base_url();
+
+        for endpoint in ["get_block", "get_state_update", "get_signature"] {
+            let reply = get(&client, &format!("{base}/{endpoint}?blockNumber=latest")).await;
+            assert_eq!(reply.status, 400, "{endpoint}");
+            assert_eq!(reply.json()["code"], BLOCK_NOT_FOUND, "{endpoint}");
+        }
+        let block_0 = get(&client, &format!("{base}/get_block?blockNumber=0")).await;
+        assert_gateway_error(&block_0, BLOCK_NOT_FOUND, "Block number 0 was not found.");
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn release_one_block_per_interval() {
+        let Some(data) = recordings_dir() else { return };
+        let client = http_client();
+        let interval = Duration::from_millis(200);
+        let config = ReplayConfig {
+            initial_blocks: Some(0),
+            release_interval: Some(interval),
+            ..ReplayConfig::new(data.join("mainnet"))
+        };
+        let started = Instant::now();
+        let gateway = start_gateway(config).await;
+        let url = format!("{}/get_block?blockNumber=latest", gateway.base_url());
+
+        // Each entry is a newly seen latest block (None = not found) and when it was first seen.
+        let mut observed: Vec<(Option<u64>, Duration)> = Vec::new();
+        let deadline = started + Duration::from_secs(10);
+        for _ in 0..1000 {
+            if Instant::now() > deadline {
+                break;
+            }
+            let reply = get(&client, &url).await;
+            let latest = if reply.status == 200 {
+                Some(reply.json()["block_number"].as_u64().expect("block_number"))
+            } else {
+                assert_eq!(reply.json()["code"], BLOCK_NOT_FOUND);
+                None
+            };
+            if observed.last().map(|(block, _)| *block) != Some(latest) {
+                observed.push((latest, started.elapsed()));
+            }
+            if latest == Some(2) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+
+        let sequence: Vec<Option<u64>> = observed.iter().map(|(block, _)| *block).collect();
+        assert_eq!(sequence, [None, Some(0), Some(1), Some(2)]);
+        for (index, (block, seen_after)) in observed.iter().enumerate().skip(1) {
+            // Block k is released no earlier than (k + 1) intervals after start.
+            assert!(
+                *seen_after >= interval * index as u32,
+                "block {block:?} seen after {seen_after:?}, \
+                 earlier than {index} intervals of {interval:?}"
+            );
+        }
+        assert_eq!(gateway.visible_blocks(), 3);
+        gateway.shutdown().await;
+    }
+
+    // --- state updates ---
+
+    #[tokio::test]
+    async fn get_state_update_plain() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("mainnet");
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+        let base = gateway.base_url();
+
+        for query in ["blockNumber=1", "blockNumber=1&includeBlock=false"] {
+            let reply = get(&client, &format!("{base}/get_state_update?{query}")).await;
+            assert_eq!(reply.status, 200, "{query}");
+            assert_eq!(
+                reply.body,
+                read_recorded(&dir.join("state_update/1.json")),
+                "{query}"
+            );
+        }
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn include_block_composed() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("mainnet");
+        assert!(!dir.join("state_update_with_block/0.json").exists());
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+
+        let url = format!(
+            "{}/get_state_update?blockNumber=0&includeBlock=true",
+            gateway.base_url()
+        );
+        let reply = get(&client, &url).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.content_type.as_deref(), Some("application/json"));
+
+        let block = read_recorded(&dir.join("block/0.json"));
+        let state_update = read_recorded(&dir.join("state_update/0.json"));
+        let composed = reply.json();
+        let block_json: Value = serde_json::from_slice(&block).unwrap();
+        let state_update_json: Value = serde_json::from_slice(&state_update).unwrap();
+        assert_eq!(composed["block"], block_json);
+        assert_eq!(composed["state_update"], state_update_json);
+        assert_eq!(composed.as_object().map(|object| object.len()), Some(2));
+
+        let text = reply.text();
+        let block_text = String::from_utf8_lossy(block.trim_ascii());
+        assert!(
+            text.contains(block_text.as_ref()),
+            "block text was re-serialised"
+        );
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn include_block_recorded() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("mainnet");
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+
+        let url = format!(
+            "{}/get_state_update?blockNumber=1&includeBlock=true",
+            gateway.base_url()
+        );
+        let reply = get(&client, &url).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            reply.body,
+            read_recorded(&dir.join("state_update_with_block/1.json"))
+        );
+        gateway.shutdown().await;
+    }
+
+    // --- signatures ---
+
+    #[tokio::test]
+    async fn signature_recorded_file() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("sepolia");
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+
+        let url = format!("{}/get_signature?blockNumber=0", gateway.base_url());
+        let reply = get(&client, &url).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.body, read_recorded(&dir.join("signature/0.json")));
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn signature_from_state_update_with_block() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("mainnet");
+        assert!(!dir.join("signature/1.json").exists());
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+
+        let url = format!("{}/get_signature?blockNumber=1", gateway.base_url());
+        let reply = get(&client, &url).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+
+        let with_block: Value =
+            serde_json::from_slice(&read_recorded(&dir.join("state_update_with_block/1.json")))
+                .unwrap();
+        let expected = json!({
+            "block_hash": MAINNET_BLOCK_1_HASH,
+            "signature": with_block["signature"],
+        });
+        assert_eq!(reply.json(), expected);
+        assert_eq!(reply.json()["signature"].as_array().map(Vec::len), Some(2));
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn signature_missing_not_found() {
+        let Some(data) = recordings_dir() else { return };
+        let gateway = start_gateway(ReplayConfig::new(data.join("mainnet"))).await;
+        let client = http_client();
+
+        // Mainnet block 0 has neither signature/0.json nor state_update_with_block/0.json.
+        let url = format!("{}/get_signature?blockNumber=0", gateway.base_url());
+        let reply = get(&client, &url).await;
+        assert_gateway_error(&reply, BLOCK_NOT_FOUND, "Block number 0 was not found.");
+        gateway.shutdown().await;
+    }
+
+    // --- classes ---
+
+    #[tokio::test]
+    async fn class_by_padded_hash() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("mainnet");
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+        let base = gateway.base_url();
+        let expected = read_recorded(&dir.join(format!("class/{MAINNET_CLASS_HASH}.json")));
+
+        let digits = &MAINNET_CLASS_HASH[2..];
+        let queries = [
+            MAINNET_CLASS_HASH.to_owned(),
+            format!("0x00{digits}"),
+            format!("0x{digits:0>64}"),
+            format!("0x{}", digits.to_uppercase()),
+            format!("{MAINNET_CLASS_HASH}&blockNumber=latest"),
+            format!("{MAINNET_CLASS_HASH}&blockNumber=123456"),
+        ];
+        for query in &queries {
+            let reply = get(
+                &client,
+                &format!("{base}/get_class_by_hash?classHash={query}"),
+            )
+            .await;
+            assert_eq!(reply.status, 200, "classHash={query}: {}", reply.text());
+            assert_eq!(reply.content_type.as_deref(), Some("application/json"));
+            assert_eq!(reply.body, expected, "classHash={query}");
+        }
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn unknown_class_undeclared() {
+        let Some(data) = recordings_dir() else { return };
+        let gateway = start_gateway(ReplayConfig::new(data.join("mainnet"))).await;
+        let client = http_client();
+        let base = gateway.base_url();
+
+        let reply = get(
+            &client,
+            &format!("{base}/get_class_by_hash?classHash=0x00123"),
+        )
+        .await;
+        assert_gateway_error(
+            &reply,
+            UNDECLARED_CLASS,
+            "Class with hash 0x123 is not declared.",
+        );
+
+        let compiled = get(
+            &client,
+            &format!("{base}/get_compiled_class_by_class_hash?classHash={MAINNET_CLASS_HASH}"),
+        )
+        .await;
+        assert_gateway_error(
+            &compiled,
+            UNDECLARED_CLASS,
+            &format!("Class with hash {MAINNET_CLASS_HASH} is not declared."),
+        );
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn compiled_class_served() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("sepolia");
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+        let base = gateway.base_url();
+
+        for hash in [SEPOLIA_SIERRA_CLASS_HASH, SEPOLIA_COMPILED_ONLY_CLASS_HASH] {
+            let url =
+                format!("{base}/get_compiled_class_by_class_hash?classHash={hash}&blockNumber=7");
+            let reply = get(&client, &url).await;
+            assert_eq!(reply.status, 200, "{hash}: {}", reply.text());
+            assert_eq!(
+                reply.body,
+                read_recorded(&dir.join(format!("compiled_class/{hash}.json")))
+            );
+        }
+
+        let sierra = get(
+            &client,
+            &format!("{base}/get_class_by_hash?classHash={SEPOLIA_SIERRA_CLASS_HASH}"),
+        )
+        .await;
+        assert_eq!(sierra.status, 200);
+        assert_eq!(
+            sierra.body,
+            read_recorded(&dir.join(format!("class/{SEPOLIA_SIERRA_CLASS_HASH}.json")))
+        );
+
+        let compiled_only = get(
+            &client,
+            &format!("{base}/get_class_by_hash?classHash={SEPOLIA_COMPILED_ONLY_CLASS_HASH}"),
+        )
+        .await;
+        assert_eq!(compiled_only.status, 400);
+        assert_eq!(compiled_only.json()["code"], UNDECLARED_CLASS);
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_large_class_requests() {
+        let Some(data) = recordings_dir() else { return };
+        let dir = data.join("sepolia");
+        let hash = "0xd0e183745e9dae3e4e78a8ffedcce0903fc4900beace4e0abf192d4c202da3";
+        let expected = read_recorded(&dir.join(format!("class/{hash}.json")));
+        let gateway = start_gateway(ReplayConfig::new(&dir)).await;
+        let client = http_client();
+        let url = format!("{}/get_class_by_hash?classHash={hash}", gateway.base_url());
+
+        let mut requests = JoinSet::new();
+        for _ in 0..16 {
+            let client = client.clone();
+            let url = url.clone();
+            requests.spawn(async move { get(&client, &url).await });
+        }
+        let replies = tokio::time::timeout(Duration::from_secs(30), requests.join_all())
+            .await
+            .expect("16 class requests did not finish within 30 s");
+        for reply in &replies {
+            assert_eq!(reply.status, 200);
+            assert_eq!(reply.body, expected);
+        }
+        assert_eq!(gateway.request_count("get_class_by_hash"), 16);
+        gateway.shutdown().await;
+    }
+
+    // --- request errors ---
+
+    #[tokio::test]
+    async fn malformed_requests_rejected() {
+        let Some(data) = recordings_dir() else { return };
+        let gateway = start_gateway(ReplayConfig::new(data.join("mainnet"))).await;
+        let client = http_client();
+        let base = gateway.base_url();
+
+        let cases = [
+            "get_block",
+            "get_block?blockNumber=",
+            "get_block?blockNumber=abc",
+            "get_block?blockNumber=-1",
+            "get_block?blockNumber=1&blockHash=0x1",
+            "get_block?blockHash=0xzz",
+            "get_state_update",
+            "get_state_update?blockNumber=0&includeBlock=maybe",
+            "get_signature",
+            "get_class_by_hash",
+            "get_class_by_hash?classHash=xyz",
+            "get_compiled_class_by_class_hash?classHash=",
+        ];
+        for case in cases {
+            let reply = get(&client, &format!("{base}/{case}")).await;
+            assert_eq!(reply.status, 400, "{case}: {}", reply.text());
+            let body = reply.json();
+            assert_eq!(body["code"], MALFORMED_REQUEST, "{case}");
+            let message = body["message"].as_str().unwrap_or_default();
+            assert!(!message.is_empty(), "{case}: empty message");
+        }
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn unknown_path_not_found() {
+        let Some(data) = recordings_dir() else { return };
+        let gateway = start_gateway(ReplayConfig::new(data.join("mainnet"))).await;
+        let client = http_client();
+        let origin = format!("http://{}", gateway.local_addr());
+
+        for path in [
+            "/",
+            "/feeder_gateway",
+            "/feeder_gateway/",
+            "/feeder_gateway/get_nothing?blockNumber=0",
+            "/get_block?blockNumber=0",
+            "/feeder_gateway/get_block/?blockNumber=0",
+        ] {
+            let reply = get(&client, &format!("{origin}{path}")).await;
+            assert_eq!(reply.status, 404, "{path}");
+            assert_eq!(
+                reply.content_type.as_deref(),
+                Some("text/plain; charset=utf-8"),
+                "{path}"
+            );
+            assert!(
+                reply.text().starts_with("Not Found"),
+                "{path}: {}",
+                reply.text()
+            );
+        }
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn post_not_allowed() {
+        let Some(data) = recordings_dir() else { return };
+        let gateway = start_gateway(ReplayConfig::new(data.join("mainnet"))).await;
+        let client = http_client();
+
+        let url = format!("{}/get_block?blockNumber=0", gateway.base_url());
+        let response = client.post(&url).send().await.expect("POST failed");
+        assert_eq!(response.status().as_u16(), 405);
+        assert_eq!(
+            response
+                .headers()
+                .get(ALLOW)
+                .and_then(|value| value.to_str().ok()),
+            Some("GET")
+        );
+        assert_eq!(gateway.request_count("get_block"), 0);
+        gateway.shutdown().await;
+    }
+
+    // --- counters and lifecycle ---
+
+    #[tokio::test]
+    async fn request_counters() {
+        let Some(data) = recordings_dir() else { return };
+        let gateway = start_gateway(ReplayConfig::new(data.join("mainnet"))).await;
+        let client = http_client();
+        let base = gateway.base_url();
+        assert_eq!(gateway.request_count("get_block"), 0);
+
+        for query in [
+            "blockNumber=0",
+            "blockNumber=0",
+            "blockNumber=latest",
+            &format!("blockHash={MAINNET_BLOCK_1_HASH}"),
+            "blockNumber=7",
+            "blockNumber=abc",
+            "blockHash=0x123",
+        ] {
+            get(&client, &format!("{base}/get_block?{query}")).await;
+        }
+        get(&client, &format!("{base}/get_state_update?blockNumber=0")).await;
+        get(
+            &client,
+            &format!("{base}/get_class_by_hash?classHash={MAINNET_CLASS_HASH}"),
+        )
+        .await;
+        get(&client, &format!("{base}/no_such_endpoint")).await;
+
+        assert_eq!(gateway.request_count("get_block"), 7);
+        assert_eq!(gateway.request_count("get_state_update"), 1);
+        assert_eq!(gateway.request_count("get_signature"), 0);
+        assert_eq!(gateway.request_count("get_class_by_hash"), 1);
+        assert_eq!(gateway.request_count("get_compiled_class_by_class_hash"), 0);
+        assert_eq!(gateway.request_count("no_such_endpoint"), 0);
+
+        assert_eq!(gateway.block_request_count("get_block", 0), 2);
+        assert_eq!(gateway.block_request_count("get_block", 1), 1);
+        assert_eq!(gateway.block_request_count("get_block", 2), 1);
+        assert_eq!(gateway.block_request_count("get_block", 7), 1);
+        assert_eq!(gateway.block_request_count("get_state_update", 0), 1);
+        assert_eq!(gateway.block_request_count("get_state_update", 1), 0);
+        assert_eq!(gateway.block_request_count("no_such_endpoint", 0), 0);
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_idle_connections() {
+        let Some(data) = recordings_dir() else { return };
+        let gateway = start_gateway(ReplayConfig::new(data.join("mainnet"))).await;
+        let client = http_client();
+        let url = format!("{}/get_block?blockNumber=0", gateway.base_url());
+
+        // The client keeps this connection open in its pool.
+        assert_eq!(get(&client, &url).await.status, 200);
+        tokio::time::timeout(Duration::from_secs(5), gateway.shutdown())
+            .await
+            .expect("shutdown did not finish within 5 s");
+
+        let after = client.get(&url).send().await;
+        assert!(after.is_err(), "request after shutdown got {after:?}");
+    }
+}
