@@ -1,0 +1,319 @@
+//! The sync loop: fetch the next block, convert and check it, fetch the classes it
+//! introduces, commit it, repeat; poll at the tip.
+
+use std::time::{Duration, Instant};
+
+use starling_storage::{
+    BlockCommit, BlockHash, BlockNumber, BlockWriter, ClassDefinition, ClassHash, ClassKind,
+    Storage, StorageError,
+};
+
+use crate::classes;
+use crate::convert::{self, ConvertedBlock};
+use crate::gateway::client::{FetchError, GatewayClient};
+use crate::network::Network;
+use crate::progress::Progress;
+
+/// Longest wait between two attempts at a failing block.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// How often the gateway's newest block number is refreshed for the status line.
+const TARGET_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Debug)]
+pub struct SyncConfig {
+    pub network: Network,
+    /// Wait between polls once the node has every block the gateway has.
+    pub poll_interval: Duration,
+}
+
+/// Why sync stopped. Problems with a single block are retried and never end up here.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("storage failed: {0}")]
+    Storage(#[from] StorageError),
+}
+
+/// Why one attempt at a block failed; every kind is retried.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+
+    #[error("invalid gateway data: {0}")]
+    Invalid(String),
+
+    #[error("block {number} does not link to the stored head: parent_block_hash is {parent_hash}, stored head {head_number} has hash {head_hash}")]
+    ParentMismatch {
+        number: BlockNumber,
+        parent_hash: BlockHash,
+        head_number: BlockNumber,
+        head_hash: BlockHash,
+    },
+
+    #[error("class {class_hash} introduced by block {number} is not available from the gateway")]
+    MissingClass {
+        number: BlockNumber,
+        class_hash: ClassHash,
+    },
+
+    #[error("compiled class of {class_hash} introduced by block {number} is not available from the gateway")]
+    MissingCompiledClass {
+        number: BlockNumber,
+        class_hash: ClassHash,
+    },
+}
+
+/// Syncs from the writer's head + 1 forever. Returns only when storage fails.
+pub async fn run(
+    config: SyncConfig,
+    client: GatewayClient,
+    mut writer: BlockWriter,
+    storage: Storage,
+) -> Result<(), SyncError> {
+    let mut progress = Progress::new(writer.head().map(|(number, _)| number));
+    let mut last_target_refresh: Option<Instant> = None;
+    let mut failures: u32 = 0;
+
+    loop {
+        if last_target_refresh.is_none_or(|at| at.elapsed() >= TARGET_REFRESH_INTERVAL) {
+            match client.latest_block_number().await {
+                Ok(target) => progress.set_target(target),
+                Err(error) => {
+                    tracing::warn!(target: "sync", %error, "cannot read the gateway's newest block")
+                }
+            }
+            last_target_refresh = Some(Instant::now());
+        }
+        progress.maybe_report();
+
+        let number = writer.next_block_number();
+        let block = match fetch_block(&client, &storage, &writer, number).await {
+            Ok(Some(block)) => block,
+            Ok(None) => {
+                failures = 0;
+                tokio::time::sleep(config.poll_interval).await;
+                continue;
+            }
+            Err(error) => {
+                failures += 1;
+                let delay = retry_delay(config.poll_interval, failures);
+                log_block_error(config.network, number, failures, delay, &error);
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        };
+
+        let hash = block.header.hash;
+        let transactions = block.transactions.len();
+        writer.commit(block)?;
+        failures = 0;
+        progress.committed(number);
+        tracing::debug!(target: "sync", block_number = %number, block_hash = %hash, transactions, "block committed");
+    }
+}
+
+/// Fetches, converts and checks block `number` and the classes it introduces.
+/// `Ok(None)` means the gateway does not have the block yet.
+async fn fetch_block(
+    client: &GatewayClient,
+    storage: &Storage,
+    writer: &BlockWriter,
+    number: BlockNumber,
+) -> Result<Option<BlockCommit>, BlockError> {
+    let Some(fetched) = client.state_update_with_block(number).await? else {
+        return Ok(None);
+    };
+    let converted = convert::convert_block(fetched).map_err(BlockError::Invalid)?;
+    check_block(&converted, number, writer.head(), storage)?;
+
+    let new_classes = fetch_new_classes(client, storage, &converted, number).await?;
+    let ConvertedBlock {
+        header,
+        transactions,
+        receipts,
+        state_diff,
+        ..
+    } = converted;
+    Ok(Some(BlockCommit {
+        header,
+        transactions,
+        receipts,
+        state_diff,
+        new_classes,
+    }))
+}
+
+/// Checks that the block is the one requested, links to the stored head, and that the
+/// state update belongs to it.
+fn check_block(
+    block: &ConvertedBlock,
+    number: BlockNumber,
+    head: Option<(BlockNumber, BlockHash)>,
+    storage: &Storage,
+) -> Result<(), BlockError> {
+    let header = &block.header;
+    if header.number != number {
+        return Err(BlockError::Invalid(format!(
+            "requested block {number}, the gateway returned block {}",
+            header.number
+        )));
+    }
+
+    if let Some((head_number, head_hash)) = head {
+        if header.parent_hash != head_hash {
+            return Err(BlockError::ParentMismatch {
+                number,
+                parent_hash: header.parent_hash,
+                head_number,
+                head_hash,
+            });
+        }
+        let parent_root = storage
+            .header(head_number)
+            .map_err(|error| BlockError::Invalid(format!("cannot read the stored head: {error}")))?
+            .map(|parent| parent.state_root);
+        if parent_root.is_some_and(|root| root != block.old_root) {
+            return Err(BlockError::Invalid(format!(
+                "state update of block {number} has old_root {:#x}, the stored head's state root is {:#x}",
+                block.old_root,
+                parent_root.unwrap_or_default()
+            )));
+        }
+    } else if header.parent_hash != BlockHash::ZERO && number == BlockNumber::GENESIS {
+        return Err(BlockError::Invalid(format!(
+            "genesis block has parent_block_hash {}, expected 0x0",
+            header.parent_hash
+        )));
+    }
+
+    if block.state_update_block_hash != Some(header.hash) {
+        return Err(BlockError::Invalid(format!(
+            "state update of block {number} names block hash {:?}, the block's hash is {}",
+            block.state_update_block_hash, header.hash
+        )));
+    }
+    if block.new_root != header.state_root {
+        return Err(BlockError::Invalid(format!(
+            "state update of block {number} has new_root {:#x}, the block's state_root is {:#x}",
+            block.new_root, header.state_root
+        )));
+    }
+    Ok(())
+}
+
+/// Fetches every class the block introduces that storage does not have yet.
+async fn fetch_new_classes(
+    client: &GatewayClient,
+    storage: &Storage,
+    block: &ConvertedBlock,
+    number: BlockNumber,
+) -> Result<Vec<ClassDefinition>, BlockError> {
+    let mut new_classes = Vec::new();
+    for class_hash in block.state_diff.introduced_class_hashes() {
+        let stored = storage.has_class(class_hash).map_err(|error| {
+            BlockError::Invalid(format!(
+                "cannot read class {class_hash} from storage: {error}"
+            ))
+        })?;
+        if stored {
+            continue;
+        }
+
+        let definition = client
+            .class_definition(class_hash)
+            .await?
+            .ok_or(BlockError::MissingClass { number, class_hash })?;
+        let kind = classes::class_kind(&definition, class_hash, &block.state_diff)
+            .map_err(BlockError::Invalid)?;
+        let compiled = match kind {
+            ClassKind::Cairo0 => None,
+            ClassKind::Sierra { .. } => Some(
+                client
+                    .compiled_class(class_hash)
+                    .await?
+                    .ok_or(BlockError::MissingCompiledClass { number, class_hash })?,
+            ),
+        };
+
+        new_classes.push(ClassDefinition {
+            hash: class_hash,
+            kind,
+            declared_at: number,
+            definition,
+            compiled,
+        });
+    }
+    Ok(new_classes)
+}
+
+/// Doubles from the poll interval up to [`MAX_RETRY_DELAY`].
+fn retry_delay(poll_interval: Duration, failures: u32) -> Duration {
+    let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
+    poll_interval
+        .max(Duration::from_millis(100))
+        .saturating_mul(factor)
+        .min(MAX_RETRY_DELAY)
+}
+
+fn log_block_error(
+    network: Network,
+    number: BlockNumber,
+    attempt: u32,
+    delay: Duration,
+    error: &BlockError,
+) {
+    let retry_in_ms = delay.as_millis() as u64;
+    match error {
+        BlockError::ParentMismatch {
+            parent_hash,
+            head_hash,
+            ..
+        } => tracing::error!(
+            target: "sync",
+            network = network.name(),
+            block_number = %number,
+            %parent_hash,
+            %head_hash,
+            attempt,
+            retry_in_ms,
+            "block does not link to the stored head; not committed"
+        ),
+        BlockError::MissingClass { class_hash, .. }
+        | BlockError::MissingCompiledClass { class_hash, .. } => {
+            tracing::warn!(
+                target: "sync",
+                network = network.name(),
+                block_number = %number,
+                %class_hash,
+                attempt,
+                retry_in_ms,
+                %error,
+                "class not available; block not committed"
+            )
+        }
+        BlockError::Fetch(_) | BlockError::Invalid(_) => tracing::warn!(
+            target: "sync",
+            network = network.name(),
+            block_number = %number,
+            attempt,
+            retry_in_ms,
+            %error,
+            "block failed; retrying"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_up_to_the_cap() {
+        let poll = Duration::from_millis(500);
+        assert_eq!(retry_delay(poll, 1), Duration::from_millis(500));
+        assert_eq!(retry_delay(poll, 2), Duration::from_secs(1));
+        assert_eq!(retry_delay(poll, 4), Duration::from_secs(4));
+        assert_eq!(retry_delay(poll, 40), MAX_RETRY_DELAY);
+    }
+}
