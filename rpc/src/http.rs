@@ -1,0 +1,97 @@
+//! HTTP transport: JSON-RPC over `POST`, one request or batch per body.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::CONTENT_TYPE;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::context::RpcContext;
+use crate::router::handle_message;
+use crate::version::Api;
+
+/// Largest accepted request body: 10 MiB, far above any read request or batch.
+const MAX_BODY_BYTES: usize = 10 << 20;
+
+/// Serves HTTP connections until the listener fails or the task is dropped.
+pub async fn serve(listener: TcpListener, context: RpcContext) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(target: "rpc::http", %error, "accept failed");
+                continue;
+            }
+        };
+        let context = context.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| handle(request, context.clone()));
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(target: "rpc::http", %peer, %error, "connection error");
+            }
+        });
+    }
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    context: RpcContext,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let Some(api) = Api::from_path(request.uri().path()) else {
+        return Ok(plain(StatusCode::NOT_FOUND, "not found"));
+    };
+    if request.method() != Method::POST {
+        return Ok(plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "JSON-RPC requests use POST",
+        ));
+    }
+
+    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Ok(plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large",
+            ))
+        }
+    };
+    let text = String::from_utf8_lossy(&body).into_owned();
+
+    let reply = tokio::task::spawn_blocking(move || handle_message(&context, api, &text, None))
+        .await
+        .unwrap_or_else(|error| {
+            tracing::error!(target: "rpc::http", %error, "request handler panicked");
+            None
+        });
+
+    Ok(match reply {
+        Some(json) => Response::builder()
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(json)))
+            .expect("valid response"),
+        None => Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Full::new(Bytes::new()))
+            .expect("valid response"),
+    })
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .body(Full::new(Bytes::from_static(text.as_bytes())))
+        .expect("valid response")
+}

@@ -1,0 +1,84 @@
+//! Routes a parsed request to its method on the requested API.
+
+use serde_json::Value;
+
+use crate::context::RpcContext;
+use crate::error::RpcError;
+use crate::jsonrpc::{parse_message, Incoming, Request, Response};
+use crate::methods;
+use crate::session::Session;
+use crate::version::Api;
+
+/// Handles one HTTP body or WebSocket text frame and returns the text to send back, or
+/// `None` when nothing is owed (notifications only).
+pub fn handle_message(
+    context: &RpcContext,
+    api: Api,
+    text: &str,
+    mut session: Option<&mut Session>,
+) -> Option<String> {
+    let incoming = match parse_message(text) {
+        Ok(incoming) => incoming,
+        Err(response) => return Some(response.to_json()),
+    };
+
+    match incoming {
+        Incoming::Single(request) => {
+            handle_one(context, api, request, session.as_deref_mut()).map(|r| r.to_json())
+        }
+        Incoming::Batch(requests) => {
+            let responses: Vec<Response> = requests
+                .into_iter()
+                .filter_map(|request| handle_one(context, api, request, session.as_deref_mut()))
+                .collect();
+            if responses.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(&responses).expect("responses serialize"))
+            }
+        }
+    }
+}
+
+fn handle_one(
+    context: &RpcContext,
+    api: Api,
+    request: Result<Request, Box<Response>>,
+    session: Option<&mut Session>,
+) -> Option<Response> {
+    let request = match request {
+        Ok(request) => request,
+        Err(response) => return Some(*response),
+    };
+    let result = call(context, api, &request, session);
+    let id = request.id?;
+    Some(match result {
+        Ok(value) => Response::result(id, value),
+        Err(error) => Response::error(id, error),
+    })
+}
+
+fn call(
+    context: &RpcContext,
+    api: Api,
+    request: &Request,
+    session: Option<&mut Session>,
+) -> Result<Value, RpcError> {
+    let params = &request.params;
+    match request.method.as_str() {
+        "starknet_specVersion" => Ok(methods::spec_version::handle(api)),
+        "starknet_chainId" => Ok(methods::chain_id::handle(context)),
+        "starknet_blockNumber" => methods::block_number::handle(context),
+        "starknet_blockHashAndNumber" => methods::block_hash_and_number::handle(context),
+        "juno_version" => Ok(methods::juno_version::handle(context)),
+        "starknet_subscribeNewHeads" if api == Api::Root => match session {
+            Some(session) => methods::subscribe_new_heads::handle(context, session),
+            None => Err(RpcError::method_not_found(&request.method)),
+        },
+        "juno_unsubscribe" if api == Api::Root => match session {
+            Some(session) => methods::unsubscribe::handle(session, params),
+            None => Err(RpcError::method_not_found(&request.method)),
+        },
+        other => Err(RpcError::method_not_found(other)),
+    }
+}
