@@ -1,0 +1,211 @@
+//! Shared helpers for the end-to-end tests: recorded data, the real `starling` binary,
+//! an in-process replay gateway and a WebSocket JSON-RPC client.
+
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The recorded feeder-gateway responses, or `None` (after printing why) when they are
+/// missing and `STARLING_REQUIRE_DATA` is not set.
+pub fn fgw_dir(network: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("STARLING_FGW_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fgw"));
+    let dir = root.join(network);
+    if dir.join("block").is_dir() {
+        return Some(dir);
+    }
+    let message = format!(
+        "feeder-gateway recordings not found at {} (set STARLING_FGW_DIR)",
+        dir.display()
+    );
+    if std::env::var_os("STARLING_REQUIRE_DATA").is_some_and(|value| value != "0") {
+        panic!("{message}");
+    }
+    eprintln!("skipped: {message}");
+    None
+}
+
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Canonical `0x` lowercase form of a recorded felt, which may lack the prefix or be
+/// zero-padded.
+pub fn canonical_felt(value: &Value) -> String {
+    let text = value.as_str().expect("felt string");
+    let digits = text
+        .trim_start_matches("0x")
+        .trim_start_matches('0')
+        .to_lowercase();
+    if digits.is_empty() {
+        "0x0".into()
+    } else {
+        format!("0x{digits}")
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `starling` node process with its log captured to a file.
+pub struct Node {
+    child: Child,
+    pub log_path: PathBuf,
+    pub ws_port: u16,
+}
+
+impl Node {
+    /// Starts the real binary on `db_path`, syncing from `gateway_url`, with `--ws`.
+    pub fn start(network: &str, db_path: &Path, gateway_url: &str, log_path: &Path) -> Node {
+        let ws_port = free_port();
+        let log = File::create(log_path).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_starling"))
+            .args(["--network", network])
+            .arg("--db-path")
+            .arg(db_path)
+            .args(["--feeder-gateway-url", gateway_url])
+            .args(["--ws", "--ws-host", "127.0.0.1", "--ws-port"])
+            .arg(ws_port.to_string())
+            .args(["--poll-interval-ms", "100"])
+            .env("RUST_LOG", "info,sync=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starling binary starts");
+        Node {
+            child,
+            log_path: log_path.to_owned(),
+            ws_port,
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/", self.ws_port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Connects to the WebSocket server, retrying while the node starts.
+    pub async fn connect(&self) -> WsClient {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match tokio_tungstenite::connect_async(self.ws_url()).await {
+                Ok((socket, _)) => return WsClient { socket, next_id: 1 },
+                Err(error) if Instant::now() > deadline => {
+                    panic!(
+                        "cannot connect to {}: {error}\nnode log:\n{}",
+                        self.ws_url(),
+                        self.log()
+                    )
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// Polls the log until it contains `needle`, for at most `timeout`.
+    pub async fn wait_for_log(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if log.contains(needle) {
+                return log;
+            }
+            if Instant::now() > deadline {
+                panic!("log never contained {needle:?}; log:\n{log}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct WsClient {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+}
+
+impl WsClient {
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(Message::text(text.to_string()))
+            .await
+            .unwrap();
+    }
+
+    /// Next text message as JSON, or `None` if nothing arrives within `timeout`.
+    pub async fn receive(&mut self, timeout: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()??;
+            match message.expect("websocket read") {
+                Message::Text(text) => return Some(serde_json::from_str(&text).unwrap()),
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Sends a request and returns its response, failing if a notification or another
+    /// message arrives first.
+    pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let request = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": id});
+        self.send_text(&request.to_string()).await;
+        let response = self
+            .receive(Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("no response to {method}"));
+        assert_eq!(response["id"], json!(id), "unexpected message: {response}");
+        response
+    }
+
+    /// Polls `starknet_blockNumber` until it returns `number`.
+    pub async fn wait_for_head(&mut self, number: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let response = self.call("starknet_blockNumber", json!([])).await;
+            if response["result"] == json!(number) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("head never reached {number}; last answer {response}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
