@@ -21,7 +21,13 @@ pub fn context_with_blocks(count: u64) -> (RpcContext, TempDir) {
     let mut writer = context.storage.writer().unwrap();
     let mut parent = BlockHash::ZERO;
     for number in 0..count {
-        let header = writer.commit(empty_block(number, parent)).unwrap();
+        let mut block = empty_block(number, parent);
+        let head = writer.head().map(|(number, _)| number);
+        block.state_commitment = context
+            .storage
+            .compute_state_commitment(head, &block.state_diff)
+            .unwrap();
+        let header = writer.commit(block).unwrap();
         parent = header.hash;
     }
     (context, dir)
@@ -54,5 +60,6 @@ pub fn empty_block(number: u64, parent: BlockHash) -> BlockCommit {
         receipts: vec![],
         state_diff: StateDiff::default(),
         new_classes: vec![],
+        state_commitment: StateCommitmentUpdate::default(),
     }
 }

@@ -84,6 +84,13 @@ impl Server {
             receipts: vec![],
             state_diff: StateDiff::default(),
             new_classes: vec![],
+            state_commitment: self
+                .storage
+                .compute_state_commitment(
+                    self.writer.head().map(|(number, _)| number),
+                    &StateDiff::default(),
+                )
+                .unwrap(),
         };
         self.writer.commit(block).unwrap().as_ref().clone()
     }

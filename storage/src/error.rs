@@ -54,6 +54,14 @@ pub enum StorageError {
         receipts: usize,
     },
 
+    #[error(
+        "state commitment of block {number} was computed on block {computed_on:?}, not on the head"
+    )]
+    StaleCommitment {
+        number: BlockNumber,
+        computed_on: Option<BlockNumber>,
+    },
+
     #[error("the block writer was already taken; the node has a single writer")]
     WriterTaken,
 

@@ -7,6 +7,7 @@
 mod block;
 mod class;
 mod codec;
+mod commitment;
 mod db;
 mod error;
 mod events;
@@ -15,11 +16,13 @@ mod receipt;
 pub mod schema;
 mod state;
 mod transaction;
+pub mod trie;
 mod types;
 mod writer;
 
 pub use block::{BlockHeader, BlockStatus, GasPrices, L1DataAvailabilityMode};
 pub use class::{ClassDefinition, ClassKind};
+pub use commitment::{StateCommitmentUpdate, StateRoots};
 pub use db::{ChainInfo, Storage};
 pub use error::{StorageError, StorageResult};
 pub use events::ChainEvent;

@@ -226,7 +226,7 @@ impl Storage {
     /// Seeks to `seek` and returns the value of the first key that shares its first
     /// `prefix_len` bytes: with inverted block numbers, the newest entry at or before
     /// the block encoded in `seek`.
-    fn newest_at_or_before(
+    pub(crate) fn newest_at_or_before(
         &self,
         cf: &str,
         seek: &[u8],

@@ -20,6 +20,14 @@
 //! | `contract_class_history` | address (32) ‖ inverted block (8) | class hash (32) |
 //! | `nonce_history` | address (32) ‖ inverted block (8) | nonce (32) |
 //! | `storage_history` | address (32) ‖ key (32) ‖ inverted block (8) | value (32) |
+//! | `contract_storage_roots` | address (32) ‖ inverted block (8) | storage-trie root (32) |
+//! | `state_roots` | block number (8) | contracts-trie root (32) ‖ classes-trie root (32) |
+//! | `pedersen_trie_nodes` | node hash (32) | [`Node::encode`](crate::trie::Node::encode) of a storage-trie or contracts-trie node |
+//! | `poseidon_trie_nodes` | node hash (32) | [`Node::encode`](crate::trie::Node::encode) of a classes-trie node |
+//!
+//! Trie nodes are content-addressed and never overwritten, so the tries of every stored
+//! block stay readable (for storage proofs) and reverting a block only needs its parent's
+//! roots.
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +47,10 @@ pub const COMPILED_CLASSES: &str = "compiled_classes";
 pub const CONTRACT_CLASS_HISTORY: &str = "contract_class_history";
 pub const NONCE_HISTORY: &str = "nonce_history";
 pub const STORAGE_HISTORY: &str = "storage_history";
+pub const CONTRACT_STORAGE_ROOTS: &str = "contract_storage_roots";
+pub const STATE_ROOTS: &str = "state_roots";
+pub const PEDERSEN_TRIE_NODES: &str = "pedersen_trie_nodes";
+pub const POSEIDON_TRIE_NODES: &str = "poseidon_trie_nodes";
 
 /// All column families, in the order they are opened.
 pub const COLUMN_FAMILIES: &[&str] = &[
@@ -55,6 +67,10 @@ pub const COLUMN_FAMILIES: &[&str] = &[
     CONTRACT_CLASS_HISTORY,
     NONCE_HISTORY,
     STORAGE_HISTORY,
+    CONTRACT_STORAGE_ROOTS,
+    STATE_ROOTS,
+    PEDERSEN_TRIE_NODES,
+    POSEIDON_TRIE_NODES,
 ];
 
 /// Version of the layout above. A database written with another version is rejected

@@ -7,6 +7,7 @@ use rocksdb::{WriteBatch, WriteOptions};
 use crate::block::BlockHeader;
 use crate::class::{ClassDefinition, ClassKind};
 use crate::codec::{compress, encode};
+use crate::commitment::StateCommitmentUpdate;
 use crate::db::Storage;
 use crate::error::{StorageError, StorageResult};
 use crate::events::ChainEvent;
@@ -25,6 +26,10 @@ pub struct BlockCommit {
     pub state_diff: StateDiff,
     /// Classes that the block introduces and that are not stored yet.
     pub new_classes: Vec<ClassDefinition>,
+    /// The tries after the block, from
+    /// [`Storage::compute_state_commitment`](crate::Storage::compute_state_commitment)
+    /// against the current head.
+    pub state_commitment: StateCommitmentUpdate,
 }
 
 /// The node's only writer. It owns the head, so two writers can never race.
@@ -92,6 +97,14 @@ impl BlockWriter {
             });
         }
 
+        let head_number = self.head.map(|(number, _)| number);
+        if block.state_commitment.parent != head_number {
+            return Err(StorageError::StaleCommitment {
+                number: header.number,
+                computed_on: block.state_commitment.parent,
+            });
+        }
+
         if block.transactions.len() != block.receipts.len() {
             return Err(StorageError::ReceiptCountMismatch {
                 number: header.number,
@@ -132,6 +145,7 @@ impl BlockWriter {
         }
 
         put_state_diff(storage, &mut batch, number, &block.state_diff);
+        put_state_commitment(storage, &mut batch, number, &block.state_commitment);
         for class in &block.new_classes {
             put_class(storage, &mut batch, class)?;
         }
@@ -184,6 +198,40 @@ fn put_state_diff(
             storage.cf(schema::CONTRACT_CLASS_HISTORY),
             key,
             contract.class_hash.to_bytes_be(),
+        );
+    }
+}
+
+fn put_state_commitment(
+    storage: &Storage,
+    batch: &mut WriteBatch,
+    number: BlockNumber,
+    commitment: &StateCommitmentUpdate,
+) {
+    batch.put_cf(
+        storage.cf(schema::STATE_ROOTS),
+        schema::block_key(number),
+        commitment.roots.encode(),
+    );
+    for (address, root) in &commitment.storage_roots {
+        batch.put_cf(
+            storage.cf(schema::CONTRACT_STORAGE_ROOTS),
+            schema::contract_history_key(*address, number),
+            root.to_bytes_be(),
+        );
+    }
+    for (hash, node) in &commitment.pedersen_nodes {
+        batch.put_cf(
+            storage.cf(schema::PEDERSEN_TRIE_NODES),
+            hash.to_bytes_be(),
+            node.encode(),
+        );
+    }
+    for (hash, node) in &commitment.poseidon_nodes {
+        batch.put_cf(
+            storage.cf(schema::POSEIDON_TRIE_NODES),
+            hash.to_bytes_be(),
+            node.encode(),
         );
     }
 }

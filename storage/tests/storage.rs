@@ -99,13 +99,24 @@ fn block(number: u64, parent: BlockHash, value: u64) -> BlockCommit {
         receipts: vec![receipt],
         state_diff,
         new_classes,
+        state_commitment: StateCommitmentUpdate::default(),
     }
 }
 
-fn commit_chain(writer: &mut BlockWriter, values: &[u64]) {
+/// Completes `block` with its state commitment computed on the writer's head.
+fn with_commitment(storage: &Storage, writer: &BlockWriter, mut block: BlockCommit) -> BlockCommit {
+    let parent = writer.head().map(|(number, _)| number);
+    block.state_commitment = storage
+        .compute_state_commitment(parent, &block.state_diff)
+        .unwrap();
+    block
+}
+
+fn commit_chain(storage: &Storage, writer: &mut BlockWriter, values: &[u64]) {
     let mut parent = BlockHash::ZERO;
     for (number, value) in values.iter().enumerate() {
-        let header = writer.commit(block(number as u64, parent, *value)).unwrap();
+        let block = with_commitment(storage, writer, block(number as u64, parent, *value));
+        let header = writer.commit(block).unwrap();
         parent = header.hash;
     }
 }
@@ -126,7 +137,7 @@ fn committed_block_reads_back_whole() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path(), sepolia()).unwrap();
     let mut writer = storage.writer().unwrap();
-    commit_chain(&mut writer, &[11]);
+    commit_chain(&storage, &mut writer, &[11]);
 
     let expected = block(0, BlockHash::ZERO, 11);
     assert_eq!(
@@ -172,7 +183,7 @@ fn history_reads_value_at_each_block() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path(), sepolia()).unwrap();
     let mut writer = storage.writer().unwrap();
-    commit_chain(&mut writer, &[11, 22, 33]);
+    commit_chain(&storage, &mut writer, &[11, 22, 33]);
 
     let contract = ContractAddress(felt(0xc0));
     let slot = StorageKey(felt(5));
@@ -219,7 +230,7 @@ fn block_that_skips_a_number_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path(), sepolia()).unwrap();
     let mut writer = storage.writer().unwrap();
-    commit_chain(&mut writer, &[1]);
+    commit_chain(&storage, &mut writer, &[1]);
 
     let error = writer
         .commit(block(2, BlockHash(felt(1000)), 5))
@@ -236,7 +247,7 @@ fn block_with_wrong_parent_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path(), sepolia()).unwrap();
     let mut writer = storage.writer().unwrap();
-    commit_chain(&mut writer, &[1]);
+    commit_chain(&storage, &mut writer, &[1]);
 
     let error = writer
         .commit(block(1, BlockHash(felt(999)), 5))
@@ -263,7 +274,7 @@ fn reopen_keeps_head_and_rejects_other_chain() {
     let dir = tempfile::tempdir().unwrap();
     {
         let storage = Storage::open(dir.path(), sepolia()).unwrap();
-        commit_chain(&mut storage.writer().unwrap(), &[1, 2]);
+        commit_chain(&storage, &mut storage.writer().unwrap(), &[1, 2]);
     }
     let storage = Storage::open(dir.path(), sepolia()).unwrap();
     assert_eq!(storage.head().unwrap().unwrap().0, BlockNumber(1));
@@ -285,7 +296,7 @@ fn reopen_keeps_head_and_rejects_other_chain() {
 fn read_only_open_works_beside_the_writer() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path(), sepolia()).unwrap();
-    commit_chain(&mut storage.writer().unwrap(), &[1, 2, 3]);
+    commit_chain(&storage, &mut storage.writer().unwrap(), &[1, 2, 3]);
 
     let reader = Storage::open_read_only(dir.path()).unwrap();
     assert_eq!(reader.chain(), &sepolia());
@@ -305,7 +316,7 @@ fn commit_event_follows_each_block() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path(), sepolia()).unwrap();
     let mut events = storage.subscribe();
-    commit_chain(&mut storage.writer().unwrap(), &[1, 2]);
+    commit_chain(&storage, &mut storage.writer().unwrap(), &[1, 2]);
 
     for number in 0..2 {
         match events.try_recv().unwrap() {
@@ -313,4 +324,57 @@ fn commit_event_follows_each_block() {
         }
     }
     assert!(events.try_recv().is_err());
+}
+
+#[test]
+fn state_roots_follow_each_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path(), sepolia()).unwrap();
+    let mut writer = storage.writer().unwrap();
+    commit_chain(&storage, &mut writer, &[11, 22]);
+
+    let contract = ContractAddress(felt(0xc0));
+    let first = storage.state_roots(BlockNumber(0)).unwrap().unwrap();
+    let second = storage.state_roots(BlockNumber(1)).unwrap().unwrap();
+    assert_ne!(first.contracts_root, Felt::ZERO);
+    assert_ne!(first.contracts_root, second.contracts_root);
+    assert_eq!(
+        first.classes_root,
+        Felt::ZERO,
+        "no Sierra class was declared"
+    );
+    assert_eq!(first.global_root(), first.contracts_root);
+
+    let storage_root_0 = storage.storage_root_at(contract, BlockNumber(0)).unwrap();
+    let storage_root_1 = storage.storage_root_at(contract, BlockNumber(1)).unwrap();
+    assert_ne!(storage_root_0, storage_root_1);
+    assert_eq!(
+        storage
+            .storage_root_at(ContractAddress(felt(0xc1)), BlockNumber(1))
+            .unwrap(),
+        Felt::ZERO
+    );
+
+    // Recomputing block 1's diff on block 0 gives the stored roots again.
+    let diff = storage.state_diff(BlockNumber(1)).unwrap().unwrap();
+    let again = storage
+        .compute_state_commitment(Some(BlockNumber(0)), &diff)
+        .unwrap();
+    assert_eq!(again.roots, second);
+}
+
+#[test]
+fn commitment_computed_on_another_block_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path(), sepolia()).unwrap();
+    let mut writer = storage.writer().unwrap();
+    commit_chain(&storage, &mut writer, &[11]);
+
+    let stale = block(1, BlockHash(felt(1000)), 5);
+    let error = writer.commit(stale).unwrap_err();
+    assert!(
+        matches!(error, StorageError::StaleCommitment { .. }),
+        "{error}"
+    );
+    assert_eq!(storage.head().unwrap().unwrap().0, BlockNumber(0));
 }

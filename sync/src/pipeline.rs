@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use starling_storage::{
-    BlockCommit, BlockHash, BlockNumber, BlockWriter, ClassDefinition, ClassHash, ClassKind,
+    BlockCommit, BlockHash, BlockNumber, BlockWriter, ClassDefinition, ClassHash, ClassKind, Felt,
     Storage, StorageError,
 };
 
@@ -50,6 +50,19 @@ pub enum BlockError {
         head_number: BlockNumber,
         head_hash: BlockHash,
     },
+
+    #[error(
+        "block {number}: {what} is {computed:#x} when recomputed, the gateway claims {expected:#x}"
+    )]
+    Mismatch {
+        number: BlockNumber,
+        what: String,
+        expected: Felt,
+        computed: Felt,
+    },
+
+    #[error("storage read failed: {0}")]
+    Storage(StorageError),
 
     #[error("class {class_hash} introduced by block {number} is not available from the gateway")]
     MissingClass {
@@ -128,6 +141,21 @@ async fn fetch_block(
     check_block(&converted, number, writer.head(), storage)?;
 
     let new_classes = fetch_new_classes(client, storage, &converted, number).await?;
+    let state_commitment = storage
+        .compute_state_commitment(
+            writer.head().map(|(number, _)| number),
+            &converted.state_diff,
+        )
+        .map_err(BlockError::Storage)?;
+    let computed_root = state_commitment.roots.global_root();
+    if computed_root != converted.header.state_root {
+        return Err(BlockError::Mismatch {
+            number,
+            what: "state root".into(),
+            expected: converted.header.state_root,
+            computed: computed_root,
+        });
+    }
     let ConvertedBlock {
         header,
         transactions,
@@ -141,6 +169,7 @@ async fn fetch_block(
         receipts,
         state_diff,
         new_classes,
+        state_commitment,
     }))
 }
 
@@ -292,7 +321,23 @@ fn log_block_error(
                 "class not available; block not committed"
             )
         }
-        BlockError::Fetch(_) | BlockError::Invalid(_) => tracing::warn!(
+        BlockError::Mismatch {
+            what,
+            expected,
+            computed,
+            ..
+        } => tracing::error!(
+            target: "sync",
+            network = network.name(),
+            block_number = %number,
+            what = %what,
+            expected = %format!("{expected:#x}"),
+            computed = %format!("{computed:#x}"),
+            attempt,
+            retry_in_ms,
+            "block failed verification; not committed"
+        ),
+        BlockError::Fetch(_) | BlockError::Invalid(_) | BlockError::Storage(_) => tracing::warn!(
             target: "sync",
             network = network.name(),
             block_number = %number,
