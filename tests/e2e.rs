@@ -7,25 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use starling_sync::replay::{ReplayConfig, ReplayGateway};
 
-use support::{canonical_felt, fgw_dir, free_port, read_json, Node};
-
-async fn start_gateway(
-    dir: &Path,
-    port: u16,
-    initial_blocks: Option<u64>,
-    release: Option<Duration>,
-) -> ReplayGateway {
-    let mut config = ReplayConfig::new(dir);
-    config.host = "127.0.0.1".into();
-    config.port = port;
-    config.initial_blocks = initial_blocks;
-    config.release_interval = release;
-    ReplayGateway::start(config)
-        .await
-        .expect("replay gateway starts")
-}
+use support::{canonical_felt, copy_recording, fgw_dir, free_port, read_json, start_gateway, Node};
 
 fn assert_header_matches_recording(notification: &Value, recorded: &Value, subscription: &Value) {
     assert_eq!(notification["jsonrpc"], "2.0");
@@ -206,18 +189,6 @@ async fn sepolia_stops_before_block_with_missing_classes() {
     let chain_id = client.call("starknet_chainId", json!([])).await;
     assert_eq!(chain_id["result"], json!("0x534e5f5345504f4c4941"));
     gateway.shutdown().await;
-}
-
-/// Copies the block and state-update files of blocks 0..=2 and the classes, leaving out
-/// the combined `state_update_with_block` files so that the gateway composes them.
-fn copy_recording(from: &Path, to: &Path) {
-    for folder in ["block", "state_update", "class"] {
-        std::fs::create_dir_all(to.join(folder)).unwrap();
-        for entry in std::fs::read_dir(from.join(folder)).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), to.join(folder).join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

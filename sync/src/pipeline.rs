@@ -17,6 +17,11 @@ use crate::progress::Progress;
 /// Longest wait between two attempts at a failing block.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
+/// Attempts at a block whose data fails verification before sync stops. A second and
+/// third download rule out a response corrupted in transit; a block that still fails
+/// is wrong at the source, and retrying forever would hide that.
+const MAX_VERIFICATION_ATTEMPTS: u32 = 3;
+
 /// How often the gateway's newest block number is refreshed for the status line.
 const TARGET_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -27,11 +32,19 @@ pub struct SyncConfig {
     pub poll_interval: Duration,
 }
 
-/// Why sync stopped. Problems with a single block are retried and never end up here.
+/// Why sync stopped. Fetch problems are retried forever and never end up here.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("storage failed: {0}")]
     Storage(#[from] StorageError),
+
+    #[error("block {number} failed verification {attempts} times, last: {error}; sync stopped at block {head}")]
+    VerificationFailed {
+        number: BlockNumber,
+        head: String,
+        attempts: u32,
+        error: Box<BlockError>,
+    },
 }
 
 /// Why one attempt at a block failed; every kind is retried.
@@ -87,6 +100,7 @@ pub async fn run(
     let mut progress = Progress::new(writer.head().map(|(number, _)| number));
     let mut last_target_refresh: Option<Instant> = None;
     let mut failures: u32 = 0;
+    let mut verification_failures: u32 = 0;
 
     loop {
         if last_target_refresh.is_none_or(|at| at.elapsed() >= TARGET_REFRESH_INTERVAL) {
@@ -110,8 +124,23 @@ pub async fn run(
             }
             Err(error) => {
                 failures += 1;
+                if error.is_verification_failure() {
+                    verification_failures += 1;
+                    if verification_failures >= MAX_VERIFICATION_ATTEMPTS {
+                        log_block_error(config.network, number, failures, None, &error);
+                        return Err(SyncError::VerificationFailed {
+                            number,
+                            head: writer
+                                .head()
+                                .map(|(head, _)| head.to_string())
+                                .unwrap_or_else(|| "none".into()),
+                            attempts: verification_failures,
+                            error: Box::new(error),
+                        });
+                    }
+                }
                 let delay = retry_delay(config.poll_interval, failures);
-                log_block_error(config.network, number, failures, delay, &error);
+                log_block_error(config.network, number, failures, Some(delay), &error);
                 tokio::time::sleep(delay).await;
                 continue;
             }
@@ -121,6 +150,7 @@ pub async fn run(
         let transactions = block.transactions.len();
         writer.commit(block)?;
         failures = 0;
+        verification_failures = 0;
         progress.committed(number);
         tracing::debug!(target: "sync", block_number = %number, block_hash = %hash, transactions, "block committed");
     }
@@ -285,14 +315,23 @@ fn retry_delay(poll_interval: Duration, failures: u32) -> Duration {
         .min(MAX_RETRY_DELAY)
 }
 
+impl BlockError {
+    /// Whether the block's data contradicts itself or the stored chain, as opposed to
+    /// being unavailable.
+    pub fn is_verification_failure(&self) -> bool {
+        matches!(self, BlockError::Mismatch { .. })
+    }
+}
+
+/// Logs one failed attempt; `retry_in` is `None` when sync gives up on the block.
 fn log_block_error(
     network: Network,
     number: BlockNumber,
     attempt: u32,
-    delay: Duration,
+    retry_in: Option<Duration>,
     error: &BlockError,
 ) {
-    let retry_in_ms = delay.as_millis() as u64;
+    let retry_in_ms = retry_in.map(|delay| delay.as_millis() as u64);
     match error {
         BlockError::ParentMismatch {
             parent_hash,
@@ -300,7 +339,7 @@ fn log_block_error(
             ..
         } => tracing::error!(
             target: "sync",
-            network = network.name(),
+            network = %network.name(),
             block_number = %number,
             %parent_hash,
             %head_hash,
@@ -312,7 +351,7 @@ fn log_block_error(
         | BlockError::MissingCompiledClass { class_hash, .. } => {
             tracing::warn!(
                 target: "sync",
-                network = network.name(),
+                network = %network.name(),
                 block_number = %number,
                 %class_hash,
                 attempt,
@@ -328,7 +367,7 @@ fn log_block_error(
             ..
         } => tracing::error!(
             target: "sync",
-            network = network.name(),
+            network = %network.name(),
             block_number = %number,
             what = %what,
             expected = %format!("{expected:#x}"),
@@ -339,7 +378,7 @@ fn log_block_error(
         ),
         BlockError::Fetch(_) | BlockError::Invalid(_) | BlockError::Storage(_) => tracing::warn!(
             target: "sync",
-            network = network.name(),
+            network = %network.name(),
             block_number = %number,
             attempt,
             retry_in_ms,

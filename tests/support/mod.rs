@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use starling_sync::replay::{ReplayConfig, ReplayGateway};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -208,4 +209,50 @@ impl WsClient {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// Starts an in-process replay gateway on 127.0.0.1 (`port` 0 picks a free one).
+pub async fn start_gateway(
+    dir: &Path,
+    port: u16,
+    initial_blocks: Option<u64>,
+    release: Option<Duration>,
+) -> ReplayGateway {
+    let mut config = ReplayConfig::new(dir);
+    config.host = "127.0.0.1".into();
+    config.port = port;
+    config.initial_blocks = initial_blocks;
+    config.release_interval = release;
+    ReplayGateway::start(config)
+        .await
+        .expect("replay gateway starts")
+}
+
+/// Copies the per-block files and the classes of a recording, leaving out the combined
+/// `state_update_with_block` files so that the gateway composes them from the copies.
+pub fn copy_recording(from: &Path, to: &Path) {
+    for folder in [
+        "block",
+        "state_update",
+        "class",
+        "compiled_class",
+        "signature",
+    ] {
+        let source = from.join(folder);
+        if !source.is_dir() {
+            continue;
+        }
+        std::fs::create_dir_all(to.join(folder)).unwrap();
+        for entry in std::fs::read_dir(source).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(folder).join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// Rewrites a JSON file of a copied recording.
+pub fn edit_json(path: &Path, edit: impl FnOnce(&mut Value)) {
+    let mut value = read_json(path);
+    edit(&mut value);
+    std::fs::write(path, value.to_string()).unwrap();
 }
