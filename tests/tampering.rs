@@ -75,3 +75,41 @@ async fn tampered_storage_value_is_rejected() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_transaction_field_is_rejected() {
+    assert_tampering_rejected(3, "transaction 1", |dir| {
+        edit_json(&dir.join("block/3.json"), |block| {
+            let calldata = block["transactions"][1]["calldata"].as_array_mut().unwrap();
+            calldata[0] = Value::from("0x7");
+        });
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_event_key_is_rejected() {
+    assert_tampering_rejected(5, "event commitment", |dir| {
+        edit_json(&dir.join("block/5.json"), |block| {
+            let keys = block["transaction_receipts"][0]["events"][0]["keys"]
+                .as_array_mut()
+                .unwrap();
+            keys[0] = Value::from("0x1");
+        });
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_class_body_is_rejected() {
+    let class = "0x1b661756bf7d16210fc611626e1af4569baa1781ffc964bd018f4585ae241c1";
+    assert_tampering_rejected(1, &format!("class hash of class {class}"), |dir| {
+        let path = dir.join(format!("class/{class}.json"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        // One byte of an entry point offset: still valid JSON, a different class.
+        let tampered = text.replacen("\"offset\":1629", "\"offset\":1628", 1);
+        assert_ne!(tampered, text, "the class body has the expected offset");
+        std::fs::write(&path, tampered).unwrap();
+    })
+    .await;
+}

@@ -4,6 +4,7 @@
 //!
 //! [`run`] is the pipeline's entry point; [`replay`] serves recorded gateway responses.
 
+mod checks;
 mod classes;
 pub mod convert;
 pub mod gateway;
@@ -13,6 +14,7 @@ mod progress;
 pub mod replay;
 #[cfg(test)]
 mod testdata;
+pub mod verify;
 
 pub use gateway::client::{FetchError, GatewayClient};
 pub use network::Network;

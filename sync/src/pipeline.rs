@@ -4,10 +4,11 @@
 use std::time::{Duration, Instant};
 
 use starling_storage::{
-    BlockCommit, BlockHash, BlockNumber, BlockWriter, ClassDefinition, ClassHash, ClassKind, Felt,
-    Storage, StorageError,
+    BlockCommit, BlockHash, BlockNumber, BlockWriter, ChainId, ClassDefinition, ClassHash,
+    ClassKind, Felt, Storage, StorageError,
 };
 
+use crate::checks;
 use crate::classes;
 use crate::convert::{self, ConvertedBlock};
 use crate::gateway::client::{FetchError, GatewayClient};
@@ -74,6 +75,9 @@ pub enum BlockError {
         computed: Felt,
     },
 
+    #[error("block {number} cannot be verified: {reason}")]
+    Unverifiable { number: BlockNumber, reason: String },
+
     #[error("storage read failed: {0}")]
     Storage(StorageError),
 
@@ -97,6 +101,7 @@ pub async fn run(
     mut writer: BlockWriter,
     storage: Storage,
 ) -> Result<(), SyncError> {
+    let chain_id = config.network.chain_id();
     let mut progress = Progress::new(writer.head().map(|(number, _)| number));
     let mut last_target_refresh: Option<Instant> = None;
     let mut failures: u32 = 0;
@@ -115,7 +120,7 @@ pub async fn run(
         progress.maybe_report();
 
         let number = writer.next_block_number();
-        let block = match fetch_block(&client, &storage, &writer, number).await {
+        let block = match fetch_block(&client, &storage, &writer, number, chain_id).await {
             Ok(Some(block)) => block,
             Ok(None) => {
                 failures = 0;
@@ -163,102 +168,42 @@ async fn fetch_block(
     storage: &Storage,
     writer: &BlockWriter,
     number: BlockNumber,
+    chain_id: ChainId,
 ) -> Result<Option<BlockCommit>, BlockError> {
     let Some(fetched) = client.state_update_with_block(number).await? else {
         return Ok(None);
     };
     let converted = convert::convert_block(fetched).map_err(BlockError::Invalid)?;
-    check_block(&converted, number, writer.head(), storage)?;
-
+    let parent = writer.head();
+    checks::check_links(&converted, number, parent, storage)?;
     let new_classes = fetch_new_classes(client, storage, &converted, number).await?;
-    let state_commitment = storage
-        .compute_state_commitment(
-            writer.head().map(|(number, _)| number),
-            &converted.state_diff,
-        )
-        .map_err(BlockError::Storage)?;
-    let computed_root = state_commitment.roots.global_root();
-    if computed_root != converted.header.state_root {
-        return Err(BlockError::Mismatch {
-            number,
-            what: "state root".into(),
-            expected: converted.header.state_root,
-            computed: computed_root,
-        });
-    }
-    let ConvertedBlock {
-        header,
-        transactions,
-        receipts,
-        state_diff,
-        ..
-    } = converted;
-    Ok(Some(BlockCommit {
-        header,
-        transactions,
-        receipts,
-        state_diff,
-        new_classes,
-        state_commitment,
-    }))
-}
 
-/// Checks that the block is the one requested, links to the stored head, and that the
-/// state update belongs to it.
-fn check_block(
-    block: &ConvertedBlock,
-    number: BlockNumber,
-    head: Option<(BlockNumber, BlockHash)>,
-    storage: &Storage,
-) -> Result<(), BlockError> {
-    let header = &block.header;
-    if header.number != number {
-        return Err(BlockError::Invalid(format!(
-            "requested block {number}, the gateway returned block {}",
-            header.number
-        )));
-    }
-
-    if let Some((head_number, head_hash)) = head {
-        if header.parent_hash != head_hash {
-            return Err(BlockError::ParentMismatch {
-                number,
-                parent_hash: header.parent_hash,
-                head_number,
-                head_hash,
-            });
-        }
-        let parent_root = storage
-            .header(head_number)
-            .map_err(|error| BlockError::Invalid(format!("cannot read the stored head: {error}")))?
-            .map(|parent| parent.state_root);
-        if parent_root.is_some_and(|root| root != block.old_root) {
-            return Err(BlockError::Invalid(format!(
-                "state update of block {number} has old_root {:#x}, the stored head's state root is {:#x}",
-                block.old_root,
-                parent_root.unwrap_or_default()
-            )));
-        }
-    } else if header.parent_hash != BlockHash::ZERO && number == BlockNumber::GENESIS {
-        return Err(BlockError::Invalid(format!(
-            "genesis block has parent_block_hash {}, expected 0x0",
-            header.parent_hash
-        )));
-    }
-
-    if block.state_update_block_hash != Some(header.hash) {
-        return Err(BlockError::Invalid(format!(
-            "state update of block {number} names block hash {:?}, the block's hash is {}",
-            block.state_update_block_hash, header.hash
-        )));
-    }
-    if block.new_root != header.state_root {
-        return Err(BlockError::Invalid(format!(
-            "state update of block {number} has new_root {:#x}, the block's state_root is {:#x}",
-            block.new_root, header.state_root
-        )));
-    }
-    Ok(())
+    // Hashing and trie updates take milliseconds to seconds per block, so they run on the
+    // blocking pool instead of stalling the runtime that serves RPC.
+    let storage = storage.clone();
+    let verified = tokio::task::spawn_blocking(move || {
+        checks::verify_hashes(&converted, &new_classes, chain_id)?;
+        let state_commitment =
+            checks::verify_state_root(&storage, &converted, parent.map(|(number, _)| number))?;
+        let ConvertedBlock {
+            header,
+            transactions,
+            receipts,
+            state_diff,
+            ..
+        } = converted;
+        Ok(BlockCommit {
+            header,
+            transactions,
+            receipts,
+            state_diff,
+            new_classes,
+            state_commitment,
+        })
+    })
+    .await
+    .map_err(|error| BlockError::Invalid(format!("verification task failed: {error}")))?;
+    verified.map(Some)
 }
 
 /// Fetches every class the block introduces that storage does not have yet.
@@ -319,7 +264,10 @@ impl BlockError {
     /// Whether the block's data contradicts itself or the stored chain, as opposed to
     /// being unavailable.
     pub fn is_verification_failure(&self) -> bool {
-        matches!(self, BlockError::Mismatch { .. })
+        matches!(
+            self,
+            BlockError::Mismatch { .. } | BlockError::Unverifiable { .. }
+        )
     }
 }
 
@@ -372,6 +320,15 @@ fn log_block_error(
             what = %what,
             expected = %format!("{expected:#x}"),
             computed = %format!("{computed:#x}"),
+            attempt,
+            retry_in_ms,
+            "block failed verification; not committed"
+        ),
+        BlockError::Unverifiable { reason, .. } => tracing::error!(
+            target: "sync",
+            network = %network.name(),
+            block_number = %number,
+            %reason,
             attempt,
             retry_in_ms,
             "block failed verification; not committed"
