@@ -65,6 +65,9 @@ async fn assert_tampering_rejected(bad_block: u64, what: &str, tamper: impl FnOn
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_storage_value_is_rejected() {
     assert_tampering_rejected(4, "state root", |dir| {
+        // The signature also covers the state diff; without it the state root check is
+        // the one that catches the change.
+        std::fs::remove_file(dir.join("signature/4.json")).unwrap();
         edit_json(&dir.join("state_update/4.json"), |update| {
             let diffs = update["state_diff"]["storage_diffs"]
                 .as_object_mut()
@@ -110,6 +113,16 @@ async fn tampered_class_body_is_rejected() {
         let tampered = text.replacen("\"offset\":1629", "\"offset\":1628", 1);
         assert_ne!(tampered, text, "the class body has the expected offset");
         std::fs::write(&path, tampered).unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_signature_is_rejected() {
+    assert_tampering_rejected(3, "block signature", |dir| {
+        edit_json(&dir.join("signature/3.json"), |signature| {
+            signature["signature"][0] = Value::from("0x1");
+        });
     })
     .await;
 }

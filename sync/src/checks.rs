@@ -2,11 +2,13 @@
 //! every hash and commitment it claims, the hashes of its new classes, and the state root.
 
 use starling_storage::{
-    BlockHash, BlockNumber, ChainId, ClassDefinition, ClassKind, StateCommitmentUpdate, Storage,
+    BlockHash, BlockNumber, ChainId, ClassDefinition, ClassKind, Felt, StateCommitmentUpdate,
+    Storage,
 };
 
 use crate::convert::ConvertedBlock;
 use crate::pipeline::BlockError;
+use crate::signature::{verify_block_signature, BlockSignature};
 use crate::verify::{self, CompiledClassHashVersion, HashMismatch, StarknetVersion, VerifyError};
 
 /// Checks that the block is the one requested, links to the stored head, and that the
@@ -131,6 +133,16 @@ fn verify_class(class: &ClassDefinition, version: StarknetVersion) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Checks the sequencer's signature over the block.
+pub fn verify_signature(
+    signature: &BlockSignature,
+    block: &ConvertedBlock,
+    public_key: Felt,
+) -> Result<(), BlockError> {
+    verify_block_signature(signature, &block.header, &block.state_diff, public_key)
+        .map_err(|mismatch| verify_error(block.header.number, mismatch.into()))
 }
 
 /// Applies the state diff to the stored tries and compares the new global root with the

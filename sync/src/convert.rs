@@ -23,6 +23,8 @@ pub struct ConvertedBlock {
     pub old_root: Felt,
     /// `new_root` of the state update; must equal the header's state root.
     pub new_root: Felt,
+    /// The sequencer's signature, when the reply carried one.
+    pub signature: Option<Vec<Felt>>,
 }
 
 /// Converts a `get_state_update?includeBlock=true` reply. Errors name the offending
@@ -31,7 +33,7 @@ pub fn convert_block(fetched: wire::StateUpdateWithBlock) -> Result<ConvertedBlo
     let wire::StateUpdateWithBlock {
         block,
         state_update,
-        ..
+        signature,
     } = fetched;
     let number = BlockNumber(block.block_number);
 
@@ -81,6 +83,7 @@ pub fn convert_block(fetched: wire::StateUpdateWithBlock) -> Result<ConvertedBlo
         state_update_block_hash: state_update.block_hash.map(BlockHash),
         old_root: state_update.old_root,
         new_root,
+        signature,
     })
 }
 

@@ -12,6 +12,7 @@ mod network;
 mod pipeline;
 mod progress;
 pub mod replay;
+mod signature;
 #[cfg(test)]
 mod testdata;
 pub mod verify;

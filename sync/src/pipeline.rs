@@ -14,6 +14,7 @@ use crate::convert::{self, ConvertedBlock};
 use crate::gateway::client::{FetchError, GatewayClient};
 use crate::network::Network;
 use crate::progress::Progress;
+use crate::signature::{sequencer_public_key, BlockSignature};
 
 /// Longest wait between two attempts at a failing block.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -102,6 +103,7 @@ pub async fn run(
     storage: Storage,
 ) -> Result<(), SyncError> {
     let chain_id = config.network.chain_id();
+    let public_key = sequencer_public_key(config.network);
     let mut progress = Progress::new(writer.head().map(|(number, _)| number));
     let mut last_target_refresh: Option<Instant> = None;
     let mut failures: u32 = 0;
@@ -120,36 +122,37 @@ pub async fn run(
         progress.maybe_report();
 
         let number = writer.next_block_number();
-        let block = match fetch_block(&client, &storage, &writer, number, chain_id).await {
-            Ok(Some(block)) => block,
-            Ok(None) => {
-                failures = 0;
-                tokio::time::sleep(config.poll_interval).await;
-                continue;
-            }
-            Err(error) => {
-                failures += 1;
-                if error.is_verification_failure() {
-                    verification_failures += 1;
-                    if verification_failures >= MAX_VERIFICATION_ATTEMPTS {
-                        log_block_error(config.network, number, failures, None, &error);
-                        return Err(SyncError::VerificationFailed {
-                            number,
-                            head: writer
-                                .head()
-                                .map(|(head, _)| head.to_string())
-                                .unwrap_or_else(|| "none".into()),
-                            attempts: verification_failures,
-                            error: Box::new(error),
-                        });
-                    }
+        let block =
+            match fetch_block(&client, &storage, &writer, number, chain_id, public_key).await {
+                Ok(Some(block)) => block,
+                Ok(None) => {
+                    failures = 0;
+                    tokio::time::sleep(config.poll_interval).await;
+                    continue;
                 }
-                let delay = retry_delay(config.poll_interval, failures);
-                log_block_error(config.network, number, failures, Some(delay), &error);
-                tokio::time::sleep(delay).await;
-                continue;
-            }
-        };
+                Err(error) => {
+                    failures += 1;
+                    if error.is_verification_failure() {
+                        verification_failures += 1;
+                        if verification_failures >= MAX_VERIFICATION_ATTEMPTS {
+                            log_block_error(config.network, number, failures, None, &error);
+                            return Err(SyncError::VerificationFailed {
+                                number,
+                                head: writer
+                                    .head()
+                                    .map(|(head, _)| head.to_string())
+                                    .unwrap_or_else(|| "none".into()),
+                                attempts: verification_failures,
+                                error: Box::new(error),
+                            });
+                        }
+                    }
+                    let delay = retry_delay(config.poll_interval, failures);
+                    log_block_error(config.network, number, failures, Some(delay), &error);
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+            };
 
         let hash = block.header.hash;
         let transactions = block.transactions.len();
@@ -169,6 +172,7 @@ async fn fetch_block(
     writer: &BlockWriter,
     number: BlockNumber,
     chain_id: ChainId,
+    public_key: Felt,
 ) -> Result<Option<BlockCommit>, BlockError> {
     let Some(fetched) = client.state_update_with_block(number).await? else {
         return Ok(None);
@@ -177,12 +181,26 @@ async fn fetch_block(
     let parent = writer.head();
     checks::check_links(&converted, number, parent, storage)?;
     let new_classes = fetch_new_classes(client, storage, &converted, number).await?;
+    let signature = match converted.signature.clone() {
+        Some(signature) => Some(BlockSignature {
+            signature,
+            signed_block_hash: None,
+            signed_state_diff_commitment: None,
+        }),
+        None => client.signature(number).await?.map(BlockSignature::from),
+    };
+    if signature.is_none() {
+        tracing::debug!(target: "sync", block_number = %number, "gateway has no signature for the block");
+    }
 
     // Hashing and trie updates take milliseconds to seconds per block, so they run on the
     // blocking pool instead of stalling the runtime that serves RPC.
     let storage = storage.clone();
     let verified = tokio::task::spawn_blocking(move || {
         checks::verify_hashes(&converted, &new_classes, chain_id)?;
+        if let Some(signature) = &signature {
+            checks::verify_signature(signature, &converted, public_key)?;
+        }
         let state_commitment =
             checks::verify_state_root(&storage, &converted, parent.map(|(number, _)| number))?;
         let ConvertedBlock {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use starling_storage::{BlockNumber, ClassHash};
 
-use super::wire::{GatewayError, StateUpdateWithBlock};
+use super::wire::{BlockSignature, GatewayError, StateUpdateWithBlock};
 
 /// Per-request timeout. A class can be several megabytes, and the public gateway takes
 /// seconds to serve one under load; beyond 60 s the request is retried instead.
@@ -105,6 +105,21 @@ impl GatewayClient {
         match self.get(endpoint, &query).await? {
             Some(body) => serde_json::from_slice::<Header>(&body)
                 .map(|header| Some(BlockNumber(header.block_number)))
+                .map_err(|source| FetchError::Decode { endpoint, source }),
+            None => Ok(None),
+        }
+    }
+
+    /// The sequencer's signature of block `number`; `None` if the gateway has none.
+    pub async fn signature(
+        &self,
+        number: BlockNumber,
+    ) -> Result<Option<BlockSignature>, FetchError> {
+        let endpoint = "get_signature";
+        let query = [("blockNumber", number.to_string())];
+        match self.get(endpoint, &query).await? {
+            Some(body) => serde_json::from_slice(&body)
+                .map(Some)
                 .map_err(|source| FetchError::Decode { endpoint, source }),
             None => Ok(None),
         }
