@@ -52,6 +52,49 @@ impl RpcError {
         Self::new(24, "Block not found")
     }
 
+    /// Starknet error 20.
+    pub fn contract_not_found() -> Self {
+        Self::new(20, "Contract not found")
+    }
+
+    /// Starknet error 27.
+    pub fn invalid_transaction_index() -> Self {
+        Self::new(27, "Invalid transaction index in a block")
+    }
+
+    /// Starknet error 28.
+    pub fn class_hash_not_found() -> Self {
+        Self::new(28, "Class hash not found")
+    }
+
+    /// Starknet error 29.
+    pub fn transaction_hash_not_found() -> Self {
+        Self::new(29, "Transaction hash not found")
+    }
+
+    /// Starknet error 31.
+    pub fn page_size_too_big() -> Self {
+        Self::new(31, "Requested page size is too big")
+    }
+
+    /// Starknet error 33.
+    pub fn invalid_continuation_token() -> Self {
+        Self::new(33, "The supplied continuation token is invalid or unknown")
+    }
+
+    /// Starknet error 34.
+    pub fn too_many_keys_in_filter() -> Self {
+        Self::new(34, "Too many keys provided in a filter")
+    }
+
+    /// Starknet error 42, with the spec's data.
+    pub fn storage_proof_not_supported() -> Self {
+        Self::new(
+            42,
+            "the node doesn't support storage proofs for blocks that are too far in the past",
+        )
+    }
+
     /// Starknet error 66.
     pub fn invalid_subscription_id() -> Self {
         Self::new(66, "Invalid subscription id")

@@ -6,6 +6,7 @@ use crate::context::RpcContext;
 use crate::error::RpcError;
 use crate::jsonrpc::{parse_message, Incoming, Request, Response};
 use crate::methods;
+use crate::routes;
 use crate::session::Session;
 use crate::version::Api;
 
@@ -65,12 +66,47 @@ fn call(
     session: Option<&mut Session>,
 ) -> Result<Value, RpcError> {
     let params = &request.params;
+    if !routes::is_served(api, &request.method) {
+        return Err(RpcError::method_not_found(&request.method));
+    }
     match request.method.as_str() {
         "starknet_specVersion" => Ok(methods::spec_version::handle(api)),
         "starknet_chainId" => Ok(methods::chain_id::handle(context)),
         "starknet_blockNumber" => methods::block_number::handle(context),
         "starknet_blockHashAndNumber" => methods::block_hash_and_number::handle(context),
         "juno_version" => Ok(methods::juno_version::handle(context)),
+        "starknet_getBlockWithTxHashes" => {
+            methods::get_block_with_tx_hashes::handle(context, api, params)
+        }
+        "starknet_getBlockWithTxs" => methods::get_block_with_txs::handle(context, api, params),
+        "starknet_getBlockWithReceipts" => {
+            methods::get_block_with_receipts::handle(context, api, params)
+        }
+        "starknet_getStateUpdate" => methods::get_state_update::handle(context, api, params),
+        "starknet_getStorageAt" => methods::get_storage_at::handle(context, api, params),
+        "starknet_getTransactionStatus" => {
+            methods::get_transaction_status::handle(context, api, params)
+        }
+        "starknet_getTransactionByHash" => {
+            methods::get_transaction_by_hash::handle(context, api, params)
+        }
+        "starknet_getTransactionByBlockIdAndIndex" => {
+            methods::get_transaction_by_block_id_and_index::handle(context, api, params)
+        }
+        "starknet_getTransactionReceipt" => {
+            methods::get_transaction_receipt::handle(context, api, params)
+        }
+        "starknet_getClass" => methods::get_class::handle(context, api, params),
+        "starknet_getClassHashAt" => methods::get_class_hash_at::handle(context, api, params),
+        "starknet_getClassAt" => methods::get_class_at::handle(context, api, params),
+        "starknet_getBlockTransactionCount" => {
+            methods::get_block_transaction_count::handle(context, api, params)
+        }
+        "starknet_syncing" => methods::syncing::handle(context, api, params),
+        "starknet_getEvents" => methods::get_events::handle(context, api, params),
+        "starknet_getNonce" => methods::get_nonce::handle(context, api, params),
+        "starknet_getStorageProof" => methods::get_storage_proof::handle(context, api, params),
+        "starknet_getCompiledCasm" => methods::get_compiled_casm::handle(context, api, params),
         "starknet_subscribeNewHeads" if api == Api::Root => match session {
             Some(session) => methods::subscribe_new_heads::handle(context, session),
             None => Err(RpcError::method_not_found(&request.method)),

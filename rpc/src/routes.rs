@@ -1,0 +1,72 @@
+//! Which methods each served API has, taken from the method lists of each spec version.
+
+use crate::version::Api;
+
+/// Read methods of every served version, v0.7 to v0.10.
+const READ_METHODS: &[&str] = &[
+    "starknet_specVersion",
+    "starknet_getBlockWithTxHashes",
+    "starknet_getBlockWithTxs",
+    "starknet_getBlockWithReceipts",
+    "starknet_getStateUpdate",
+    "starknet_getStorageAt",
+    "starknet_getTransactionStatus",
+    "starknet_getTransactionByHash",
+    "starknet_getTransactionByBlockIdAndIndex",
+    "starknet_getTransactionReceipt",
+    "starknet_getClass",
+    "starknet_getClassHashAt",
+    "starknet_getClassAt",
+    "starknet_getBlockTransactionCount",
+    "starknet_blockNumber",
+    "starknet_blockHashAndNumber",
+    "starknet_chainId",
+    "starknet_syncing",
+    "starknet_getEvents",
+    "starknet_getNonce",
+    // The node's own method, served on every path as Juno does.
+    "juno_version",
+];
+
+/// Added in v0.8: storage proofs, and `getCompiledCasm` of the executables API.
+const SINCE_V0_8: &[&str] = &["starknet_getStorageProof", "starknet_getCompiledCasm"];
+
+/// The root path's Juno-style subscription methods (WebSocket only).
+const ROOT_SUBSCRIPTIONS: &[&str] = &["starknet_subscribeNewHeads", "juno_unsubscribe"];
+
+/// Whether `api` serves `method`. Methods outside these lists answer -32601.
+pub fn is_served(api: Api, method: &str) -> bool {
+    let in_list = |list: &[&str]| list.contains(&method);
+    match api {
+        Api::Root => in_list(READ_METHODS) || in_list(ROOT_SUBSCRIPTIONS),
+        Api::V0_7 => in_list(READ_METHODS),
+        Api::V0_8 | Api::V0_9 | Api::V0_10 => in_list(READ_METHODS) || in_list(SINCE_V0_8),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_proofs_start_at_v0_8() {
+        assert!(!is_served(Api::V0_7, "starknet_getStorageProof"));
+        assert!(is_served(Api::V0_8, "starknet_getStorageProof"));
+        assert!(is_served(Api::V0_10, "starknet_getCompiledCasm"));
+    }
+
+    #[test]
+    fn root_subscriptions_only_on_root() {
+        assert!(is_served(Api::Root, "juno_unsubscribe"));
+        assert!(!is_served(Api::V0_7, "juno_unsubscribe"));
+        assert!(!is_served(Api::V0_10, "starknet_subscribeNewHeads"));
+    }
+
+    #[test]
+    fn execution_methods_are_not_served() {
+        for api in [Api::Root, Api::V0_7, Api::V0_10] {
+            assert!(!is_served(api, "starknet_call"));
+            assert!(!is_served(api, "starknet_estimateFee"));
+        }
+    }
+}
