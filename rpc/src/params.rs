@@ -42,7 +42,7 @@ pub fn parse_felt(text: &str) -> Result<Felt, String> {
             .map_err(|_| format!("invalid felt {text:?}: not a hex number"))?;
     }
     // The field prime is 2^251 + 17·2^192 + 1; compare big-endian bytes with it.
-    if bytes > PRIME_BYTES || bytes == PRIME_BYTES {
+    if bytes >= PRIME_BYTES {
         return Err(format!("invalid felt {text:?}: not below the field prime"));
     }
     Ok(Felt::from_bytes_be(&bytes))
