@@ -10,11 +10,15 @@ mod codec;
 mod commitment;
 mod db;
 mod error;
+mod event_filter;
 mod events;
+mod proofs;
 mod reader;
 mod receipt;
 pub mod schema;
 mod state;
+mod storage_slot;
+mod sync_status;
 mod transaction;
 pub mod trie;
 mod types;
@@ -25,6 +29,7 @@ pub use class::{ClassDefinition, ClassKind};
 pub use commitment::{StateCommitmentUpdate, StateRoots};
 pub use db::{ChainInfo, Storage};
 pub use error::{StorageError, StorageResult};
+pub use event_filter::{BlockEventFilter, EventQuery};
 pub use events::ChainEvent;
 pub use reader::TransactionLocation;
 pub use receipt::{
@@ -34,6 +39,7 @@ pub use receipt::{
 pub use state::{
     ContractStorageDiff, DeclaredClass, DeployedContract, NonceUpdate, StateDiff, StorageEntry,
 };
+pub use sync_status::{HighestBlock, SyncProgress, SyncStatus};
 pub use transaction::*;
 pub use types::{
     BlockHash, BlockNumber, ChainId, ClassHash, CompiledClassHash, ContractAddress, StorageKey,

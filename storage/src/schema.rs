@@ -24,6 +24,7 @@
 //! | `state_roots` | block number (8) | contracts-trie root (32) ‖ classes-trie root (32) |
 //! | `pedersen_trie_nodes` | node hash (32) | [`Node::encode`](crate::trie::Node::encode) of a storage-trie or contracts-trie node |
 //! | `poseidon_trie_nodes` | node hash (32) | [`Node::encode`](crate::trie::Node::encode) of a classes-trie node |
+//! | `event_filters` | block number (8) | [`BlockEventFilter::encode`](crate::BlockEventFilter::encode) of the block's events |
 //!
 //! Trie nodes are content-addressed and never overwritten, so the tries of every stored
 //! block stay readable (for storage proofs) and reverting a block only needs its parent's
@@ -51,6 +52,7 @@ pub const CONTRACT_STORAGE_ROOTS: &str = "contract_storage_roots";
 pub const STATE_ROOTS: &str = "state_roots";
 pub const PEDERSEN_TRIE_NODES: &str = "pedersen_trie_nodes";
 pub const POSEIDON_TRIE_NODES: &str = "poseidon_trie_nodes";
+pub const EVENT_FILTERS: &str = "event_filters";
 
 /// All column families, in the order they are opened.
 pub const COLUMN_FAMILIES: &[&str] = &[
@@ -71,6 +73,7 @@ pub const COLUMN_FAMILIES: &[&str] = &[
     STATE_ROOTS,
     PEDERSEN_TRIE_NODES,
     POSEIDON_TRIE_NODES,
+    EVENT_FILTERS,
 ];
 
 /// Version of the layout above. A database written with another version is rejected

@@ -10,6 +10,7 @@ use crate::codec::{compress, encode};
 use crate::commitment::StateCommitmentUpdate;
 use crate::db::Storage;
 use crate::error::{StorageError, StorageResult};
+use crate::event_filter::put_event_filter;
 use crate::events::ChainEvent;
 use crate::receipt::Receipt;
 use crate::schema::{self, MetaKey, StoredClassInfo};
@@ -144,6 +145,7 @@ impl BlockWriter {
             );
         }
 
+        put_event_filter(storage, &mut batch, number, &block.receipts);
         put_state_diff(storage, &mut batch, number, &block.state_diff);
         put_state_commitment(storage, &mut batch, number, &block.state_commitment);
         for class in &block.new_classes {
