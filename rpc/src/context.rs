@@ -1,6 +1,6 @@
 //! State shared by every request handler, and block-id resolution.
 
-use starling_storage::{BlockHeader, BlockNumber, BlockStatus, Storage};
+use starling_storage::{BlockHeader, BlockNumber, BlockStatus, Storage, SyncStatus};
 
 use crate::error::RpcError;
 use crate::params::BlockId;
@@ -8,12 +8,55 @@ use crate::params::BlockId;
 /// How far back `l1_accepted` looks for a block that was accepted on L1 when synced.
 const L1_ACCEPTED_SCAN_LIMIT: u64 = 10_000;
 
-/// What handlers need: the database and the node's identity.
+/// State every handler needs: the database, the node's identity, the sync progress and
+/// the request limits.
 #[derive(Clone, Debug)]
 pub struct RpcContext {
     pub storage: Storage,
     /// Returned by `juno_version`, such as `v0.1.0`.
     pub node_version: String,
+    /// The sync loop's progress for `starknet_syncing`. [`RpcContext::new`] starts with a
+    /// handle that nothing updates; share the sync loop's handle with
+    /// [`RpcContext::with_sync_status`].
+    pub sync_status: SyncStatus,
+    pub limits: RpcLimits,
+}
+
+/// Limits on the work one request may ask for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RpcLimits {
+    /// Maximum `chunk_size` of `starknet_getEvents`; a larger one is error 31.
+    pub events_max_chunk_size: usize,
+    /// Maximum number of keys in one `starknet_getEvents` filter, summed over all
+    /// positions; more is error 34.
+    pub events_max_keys: usize,
+    /// Maximum number of addresses in one v0.10 `starknet_getEvents` filter; more is
+    /// rejected with -32602, because the spec has no error for it.
+    pub events_max_addresses: usize,
+    /// Maximum number of blocks one `starknet_getEvents` request visits, counting blocks
+    /// that the event index lets it skip. A request that reaches the limit returns the
+    /// events found so far and a continuation token.
+    pub events_max_blocks: u64,
+    /// Maximum number of keys in one `starknet_getStorageProof` request, counting class
+    /// hashes, contract addresses and storage keys together. More is rejected with -32602.
+    pub storage_proof_max_keys: usize,
+}
+
+impl Default for RpcLimits {
+    /// Returns the defaults. The chunk size and proof-key limits are Pathfinder's (1024 and
+    /// 100 in its `get_events.rs` and `get_storage_proof.rs` at commit afd4b22, May 2026).
+    /// The other event limits are this node's choices and were not measured. A visited
+    /// block costs one point read of its event filter, and a block whose filter may match
+    /// costs a read of all its receipts.
+    fn default() -> Self {
+        Self {
+            events_max_chunk_size: 1024,
+            events_max_keys: 256,
+            events_max_addresses: 1024,
+            events_max_blocks: 10_000,
+            storage_proof_max_keys: 100,
+        }
+    }
 }
 
 /// A block id resolved against storage.
@@ -42,7 +85,20 @@ impl RpcContext {
         Self {
             storage,
             node_version: format!("v{}", env!("CARGO_PKG_VERSION")),
+            sync_status: SyncStatus::new(),
+            limits: RpcLimits::default(),
         }
+    }
+
+    /// Shares the sync loop's progress handle, so that `starknet_syncing` reports it.
+    pub fn with_sync_status(mut self, sync_status: SyncStatus) -> Self {
+        self.sync_status = sync_status;
+        self
+    }
+
+    pub fn with_limits(mut self, limits: RpcLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The newest committed header, or error 24 when there is none.

@@ -104,6 +104,13 @@ impl RpcError {
     pub fn no_blocks() -> Self {
         Self::new(32, "There are no blocks")
     }
+
+    /// Starknet error 100 of the executables API, with the spec's
+    /// `{"compilation_error": reason}` data.
+    pub fn compilation_error(reason: impl Into<String>) -> Self {
+        Self::new(100, "Failed to compile the contract")
+            .with_data(serde_json::json!({ "compilation_error": reason.into() }))
+    }
 }
 
 impl From<starling_storage::StorageError> for RpcError {

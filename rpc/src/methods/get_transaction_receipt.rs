@@ -1,13 +1,143 @@
-//! `starknet_getTransactionReceipt`.
+//! `starknet_getTransactionReceipt`: a committed transaction's receipt with the block
+//! that contains it.
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use starling_storage::TransactionHash;
 
 use crate::context::RpcContext;
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
+use crate::params::RpcFelt;
+use crate::types::{receipt_fields, SpecVersion};
 use crate::version::Api;
 
-// TODO: not implemented yet; answers -32601 like a method the node does not serve.
-pub fn handle(_context: &RpcContext, _api: Api, _params: &Params) -> Result<Value, RpcError> {
-    Err(RpcError::method_not_found("starknet_getTransactionReceipt"))
+#[derive(Deserialize)]
+struct Input {
+    transaction_hash: RpcFelt,
+}
+
+/// Returns `TXN_RECEIPT_WITH_BLOCK_INFO`: the receipt and its block's hash and number.
+pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, RpcError> {
+    let input: Input = params.parse(&["transaction_hash"])?;
+    let storage = &context.storage;
+    let location = storage
+        .transaction_location(TransactionHash(input.transaction_hash.0))?
+        .ok_or_else(RpcError::transaction_hash_not_found)?;
+    let stored = storage.transaction(location)?;
+    let header = storage.header(location.block_number)?;
+    let (Some((transaction, receipt)), Some(header)) = (stored, header) else {
+        tracing::error!(target: "rpc", ?location, "transaction hash index names a missing transaction or block");
+        return Err(RpcError::internal());
+    };
+
+    let mut fields = receipt_fields(&transaction, &receipt, header.status, SpecVersion::of(api));
+    fields.insert("block_hash".into(), json!(header.hash));
+    fields.insert("block_number".into(), json!(header.number.get()));
+    Ok(Value::Object(fields))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::sample_chain::{self, transaction_hash, THIRD_ACCOUNT};
+    use crate::test_support::{assert_keys, params_from};
+
+    fn call(context: &RpcContext, api: Api, params: Value) -> Result<Value, RpcError> {
+        handle(context, api, &params_from(params))
+    }
+
+    fn hash(block: u64, index: u64) -> String {
+        format!("{:#x}", transaction_hash(block, index))
+    }
+
+    #[test]
+    fn receipt_has_block_info() {
+        let (context, _dir) = sample_chain::context();
+        let receipt = call(&context, Api::V0_9, json!([hash(2, 2)])).unwrap();
+        assert_keys(
+            &receipt,
+            &[
+                "type",
+                "transaction_hash",
+                "actual_fee",
+                "finality_status",
+                "execution_status",
+                "messages_sent",
+                "events",
+                "execution_resources",
+                "contract_address",
+                "block_hash",
+                "block_number",
+            ],
+        );
+        assert_eq!(receipt["block_hash"], "0x102");
+        assert_eq!(receipt["block_number"], 2);
+        assert_eq!(receipt["type"], "DEPLOY_ACCOUNT");
+        assert_eq!(
+            receipt["contract_address"],
+            json!(format!("{THIRD_ACCOUNT:#x}"))
+        );
+        assert_eq!(receipt["transaction_hash"], json!(hash(2, 2)));
+        assert_eq!(
+            receipt["actual_fee"],
+            json!({ "amount": "0x789a", "unit": "FRI" })
+        );
+        assert_eq!(
+            receipt["execution_resources"],
+            json!({ "l1_gas": 0, "l1_data_gas": 0, "l2_gas": 0 })
+        );
+    }
+
+    #[test]
+    fn receipt_shapes_per_version() {
+        let (context, _dir) = sample_chain::context();
+        let v0_7 = call(
+            &context,
+            Api::V0_7,
+            json!({ "transaction_hash": hash(2, 0) }),
+        )
+        .unwrap();
+        assert_eq!(
+            v0_7["execution_resources"],
+            json!({ "steps": 300, "data_availability": { "l1_gas": 0, "l1_data_gas": 0 } })
+        );
+        let v0_10 = call(&context, Api::V0_10, json!([hash(2, 0)])).unwrap();
+        assert_eq!(
+            v0_10["execution_resources"],
+            json!({ "l1_gas": 1, "l1_data_gas": 2, "l2_gas": 3 })
+        );
+        assert_eq!(v0_10["events"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn l1_handler_receipt_has_message_hash() {
+        let (context, _dir) = sample_chain::context();
+        let receipt = call(&context, Api::V0_8, json!([hash(0, 2)])).unwrap();
+        assert_eq!(receipt["type"], "L1_HANDLER");
+        assert_eq!(receipt["finality_status"], "ACCEPTED_ON_L1");
+        let message_hash = receipt["message_hash"].as_str().unwrap();
+        assert_eq!(message_hash.len(), 66, "{message_hash}");
+        assert!(message_hash.starts_with("0x"));
+    }
+
+    #[test]
+    fn reverted_receipt_has_reason() {
+        let (context, _dir) = sample_chain::context();
+        let receipt = call(&context, Api::V0_10, json!([hash(1, 0)])).unwrap();
+        assert_eq!(receipt["execution_status"], "REVERTED");
+        assert_eq!(receipt["revert_reason"], "Error in the called contract");
+        let succeeded = call(&context, Api::V0_10, json!([hash(1, 1)])).unwrap();
+        assert_eq!(succeeded["execution_status"], "SUCCEEDED");
+        assert!(succeeded.get("revert_reason").is_none());
+    }
+
+    #[test]
+    fn unknown_hash_is_error_29() {
+        let (context, _dir) = sample_chain::context();
+        let error = call(&context, Api::V0_7, json!(["0x1"])).unwrap_err();
+        assert_eq!(error.code, 29);
+        let error = call(&context, Api::V0_7, json!(["0xnope"])).unwrap_err();
+        assert_eq!(error.code, -32602);
+    }
 }

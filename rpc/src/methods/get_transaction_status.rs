@@ -1,13 +1,126 @@
-//! `starknet_getTransactionStatus`.
+//! `starknet_getTransactionStatus`: finality and execution status of a committed
+//! transaction.
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use starling_storage::{ExecutionStatus, TransactionHash};
 
 use crate::context::RpcContext;
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
+use crate::params::RpcFelt;
+use crate::types::SpecVersion;
 use crate::version::Api;
 
-// TODO: not implemented yet; answers -32601 like a method the node does not serve.
-pub fn handle(_context: &RpcContext, _api: Api, _params: &Params) -> Result<Value, RpcError> {
-    Err(RpcError::method_not_found("starknet_getTransactionStatus"))
+#[derive(Deserialize)]
+struct Input {
+    transaction_hash: RpcFelt,
+}
+
+/// Returns the finality status, which is the status of the block that contains the
+/// transaction, and the execution status. From v0.8, a reverted transaction also has
+/// `failure_reason`, its revert reason.
+///
+/// NOTE: the node has no mempool and keeps no rejected transactions, so a
+/// transaction it has not stored in a block is error 29, never `RECEIVED`,
+/// `CANDIDATE` or `REJECTED`.
+pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, RpcError> {
+    let input: Input = params.parse(&["transaction_hash"])?;
+    let storage = &context.storage;
+    let location = storage
+        .transaction_location(TransactionHash(input.transaction_hash.0))?
+        .ok_or_else(RpcError::transaction_hash_not_found)?;
+    let stored = storage.transaction(location)?;
+    let header = storage.header(location.block_number)?;
+    let (Some((_transaction, receipt)), Some(header)) = (stored, header) else {
+        tracing::error!(target: "rpc", ?location, "transaction hash index names a missing transaction or block");
+        return Err(RpcError::internal());
+    };
+
+    let mut status = json!({ "finality_status": header.status.as_str() });
+    match receipt.execution_status {
+        ExecutionStatus::Succeeded => {
+            status["execution_status"] = json!("SUCCEEDED");
+        }
+        ExecutionStatus::Reverted { reason } => {
+            status["execution_status"] = json!("REVERTED");
+            if SpecVersion::of(api) >= SpecVersion::V0_8 {
+                status["failure_reason"] = json!(reason);
+            }
+        }
+    }
+    Ok(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::sample_chain::{self, transaction_hash};
+    use crate::test_support::{empty_context, params_from};
+
+    fn call(context: &RpcContext, api: Api, params: Value) -> Result<Value, RpcError> {
+        handle(context, api, &params_from(params))
+    }
+
+    fn hash(block: u64, index: u64) -> String {
+        format!("{:#x}", transaction_hash(block, index))
+    }
+
+    #[test]
+    fn finality_follows_block_status() {
+        let (context, _dir) = sample_chain::context();
+        let on_l1 = call(&context, Api::V0_7, json!([hash(0, 1)])).unwrap();
+        assert_eq!(
+            on_l1,
+            json!({ "finality_status": "ACCEPTED_ON_L1", "execution_status": "SUCCEEDED" })
+        );
+        let on_l2 = call(
+            &context,
+            Api::V0_10,
+            json!({ "transaction_hash": hash(2, 1) }),
+        );
+        assert_eq!(
+            on_l2.unwrap(),
+            json!({ "finality_status": "ACCEPTED_ON_L2", "execution_status": "SUCCEEDED" })
+        );
+    }
+
+    #[test]
+    fn failure_reason_from_v0_8() {
+        let (context, _dir) = sample_chain::context();
+        let v0_7 = call(&context, Api::Root, json!([hash(1, 0)])).unwrap();
+        assert_eq!(
+            v0_7,
+            json!({ "finality_status": "ACCEPTED_ON_L2", "execution_status": "REVERTED" })
+        );
+        for api in [Api::V0_8, Api::V0_9, Api::V0_10] {
+            let status = call(&context, api, json!([hash(1, 0)])).unwrap();
+            assert_eq!(
+                status,
+                json!({
+                    "finality_status": "ACCEPTED_ON_L2",
+                    "execution_status": "REVERTED",
+                    "failure_reason": "Error in the called contract",
+                }),
+                "{api:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_hash_is_error_29() {
+        let (context, _dir) = sample_chain::context();
+        assert_eq!(
+            call(&context, Api::V0_9, json!(["0xdead"]))
+                .unwrap_err()
+                .code,
+            29
+        );
+        let (empty, _dir) = empty_context();
+        assert_eq!(
+            call(&empty, Api::V0_7, json!(["0x1"])).unwrap_err().code,
+            29
+        );
+        assert_eq!(call(&empty, Api::V0_7, json!([])).unwrap_err().code, -32602);
+    }
 }
