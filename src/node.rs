@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use starling_rpc::RpcContext;
-use starling_storage::Storage;
+use starling_storage::{Storage, SyncStatus};
 use starling_sync::{GatewayClient, Network, SyncConfig};
 use tokio::net::TcpListener;
 
@@ -26,7 +26,8 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
         "database opened"
     );
 
-    let context = RpcContext::new(storage.clone());
+    let sync_status = SyncStatus::new();
+    let context = RpcContext::new(storage.clone()).with_sync_status(sync_status.clone());
     if args.http {
         let listener = bind(&args.http_host, args.http_port, "HTTP").await?;
         tokio::spawn(starling_rpc::http::serve(listener, context.clone()));
@@ -45,6 +46,7 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
     let config = SyncConfig {
         network,
         poll_interval: Duration::from_millis(args.poll_interval_ms),
+        sync_status,
     };
     tracing::info!(target: "node", gateway = client.base_url(), "sync starting");
     let sync = tokio::spawn(starling_sync::run(config, client, writer, storage.clone()));

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use starling_storage::{
     BlockCommit, BlockHash, BlockNumber, BlockWriter, ChainId, ClassDefinition, ClassHash,
-    ClassKind, Felt, Storage, StorageError,
+    ClassKind, Felt, Storage, StorageError, SyncStatus,
 };
 
 use crate::checks;
@@ -32,6 +32,9 @@ pub struct SyncConfig {
     pub network: Network,
     /// Wait between polls once the node has every block the gateway has.
     pub poll_interval: Duration,
+    /// Shared progress handle, to which sync publishes its starting block and the
+    /// gateway's newest block for `starknet_syncing`.
+    pub sync_status: SyncStatus,
 }
 
 /// Why sync stopped. Fetch problems are retried forever and never end up here.
@@ -108,11 +111,20 @@ pub async fn run(
     let mut last_target_refresh: Option<Instant> = None;
     let mut failures: u32 = 0;
     let mut verification_failures: u32 = 0;
+    if let Some((number, hash)) = writer.head() {
+        config.sync_status.set_starting_block(number, hash);
+    }
 
     loop {
         if last_target_refresh.is_none_or(|at| at.elapsed() >= TARGET_REFRESH_INTERVAL) {
             match client.latest_block_number().await {
-                Ok(target) => progress.set_target(target),
+                Ok(target) => {
+                    progress.set_target(target);
+                    if let Some(target) = target {
+                        // The request returns only the number, so the hash stays unknown.
+                        config.sync_status.set_highest_block(target, None);
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(target: "sync", %error, "cannot read the gateway's newest block")
                 }
@@ -157,6 +169,9 @@ pub async fn run(
         let hash = block.header.hash;
         let transactions = block.transactions.len();
         writer.commit(block)?;
+        // Only takes effect for the first block of a sync that started on an empty
+        // database.
+        config.sync_status.set_starting_block(number, hash);
         failures = 0;
         verification_failures = 0;
         progress.committed(number);
