@@ -28,6 +28,15 @@ pub enum Params {
 }
 
 impl Params {
+    /// True for absent params, `[]` and `{}`.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Params::None => true,
+            Params::Positional(values) => values.is_empty(),
+            Params::Named(map) => map.is_empty(),
+        }
+    }
+
     /// Deserializes parameters into `T`, whose fields are named in `names` in spec
     /// order. Positional parameters are matched to `names` by index; absent parameters
     /// parse as an empty object, so `T` decides what is optional.

@@ -69,6 +69,12 @@ fn call(
     if !routes::is_served(api, &request.method) {
         return Err(RpcError::method_not_found(&request.method));
     }
+    if routes::takes_no_params(&request.method) && !params.is_empty() {
+        return Err(RpcError::invalid_params(format!(
+            "{} takes no parameters",
+            request.method
+        )));
+    }
     match request.method.as_str() {
         "starknet_specVersion" => Ok(methods::spec_version::handle(api)),
         "starknet_chainId" => Ok(methods::chain_id::handle(context)),
@@ -108,6 +114,10 @@ fn call(
         "starknet_getStorageProof" => methods::get_storage_proof::handle(context, api, params),
         "starknet_getCompiledCasm" => methods::get_compiled_casm::handle(context, api, params),
         "starknet_subscribeNewHeads" if api == Api::Root => match session {
+            // The root path's subscription starts at the next block and takes no block id.
+            Some(_) if !params.is_empty() => Err(RpcError::invalid_params(
+                "starknet_subscribeNewHeads on / takes no parameters",
+            )),
             Some(session) => methods::subscribe_new_heads::handle(context, session),
             None => Err(RpcError::method_not_found(&request.method)),
         },

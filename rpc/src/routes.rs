@@ -34,6 +34,21 @@ const SINCE_V0_8: &[&str] = &["starknet_getStorageProof", "starknet_getCompiledC
 /// The root path's Juno-style subscription methods (WebSocket only).
 const ROOT_SUBSCRIPTIONS: &[&str] = &["starknet_subscribeNewHeads", "juno_unsubscribe"];
 
+/// Methods without parameters; any parameter sent to them is -32602 rather than
+/// silently ignored.
+const WITHOUT_PARAMS: &[&str] = &[
+    "starknet_specVersion",
+    "starknet_blockNumber",
+    "starknet_blockHashAndNumber",
+    "starknet_chainId",
+    "starknet_syncing",
+    "juno_version",
+];
+
+pub fn takes_no_params(method: &str) -> bool {
+    WITHOUT_PARAMS.contains(&method)
+}
+
 /// Whether `api` serves `method`. Methods outside these lists answer -32601.
 pub fn is_served(api: Api, method: &str) -> bool {
     let in_list = |list: &[&str]| list.contains(&method);
