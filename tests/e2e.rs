@@ -115,6 +115,26 @@ async fn mainnet_blocks_stream_survive_kill_and_restart() {
         json!({"block_hash": canonical_felt(&recorded_head["block_hash"]), "block_number": 2})
     );
 
+    // `db info` reads the database while the node holds it.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_starling"))
+        .args(["db", "info", "--json", "--db-path"])
+        .arg(&db_path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "db info failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let info: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(info["network"], "mainnet");
+    assert_eq!(info["chain_id"], "0x534e5f4d41494e");
+    assert_eq!(info["chain_id_name"], "SN_MAIN");
+    assert_eq!(info["head"]["block_number"], 2);
+    assert_eq!(info["head"]["block_hash"], head["result"]["block_hash"]);
+    assert_eq!(info["block_count"], 3);
+    assert!(info["size_on_disk_bytes"].as_u64().unwrap() > 0);
+
     node.kill();
     let fetches_before_restart: Vec<u64> = (0..3)
         .map(|number| gateway.block_request_count("get_state_update", number))

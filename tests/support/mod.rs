@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod spec;
+
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,9 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use starling_sync::replay::{ReplayConfig, ReplayGateway};
+
+/// The in-process replay gateway the tests start.
+pub type ReplayGatewayHandle = ReplayGateway;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -70,12 +75,15 @@ pub struct Node {
     child: Child,
     pub log_path: PathBuf,
     pub ws_port: u16,
+    pub http_port: u16,
 }
 
 impl Node {
-    /// Starts the real binary on `db_path`, syncing from `gateway_url`, with `--ws`.
+    /// Starts the real binary on `db_path`, syncing from `gateway_url`, with `--ws` and
+    /// `--http` on free ports of 127.0.0.1.
     pub fn start(network: &str, db_path: &Path, gateway_url: &str, log_path: &Path) -> Node {
         let ws_port = free_port();
+        let http_port = free_port();
         let log = File::create(log_path).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_starling"))
             .args(["--network", network])
@@ -84,6 +92,8 @@ impl Node {
             .args(["--feeder-gateway-url", gateway_url])
             .args(["--ws", "--ws-host", "127.0.0.1", "--ws-port"])
             .arg(ws_port.to_string())
+            .args(["--http", "--http-host", "127.0.0.1", "--http-port"])
+            .arg(http_port.to_string())
             .args(["--poll-interval-ms", "100"])
             .env("RUST_LOG", "info,sync=debug")
             .stdout(Stdio::null())
@@ -94,11 +104,16 @@ impl Node {
             child,
             log_path: log_path.to_owned(),
             ws_port,
+            http_port,
         }
     }
 
     pub fn ws_url(&self) -> String {
         format!("ws://127.0.0.1:{}/", self.ws_port)
+    }
+
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.http_port)
     }
 
     pub fn log(&self) -> String {
@@ -255,4 +270,53 @@ pub fn edit_json(path: &Path, edit: impl FnOnce(&mut Value)) {
     let mut value = read_json(path);
     edit(&mut value);
     std::fs::write(path, value.to_string()).unwrap();
+}
+
+/// A JSON-RPC client over HTTP for one node.
+pub struct HttpClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl HttpClient {
+    pub fn new(node: &Node) -> HttpClient {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        HttpClient {
+            http,
+            base: node.http_url(""),
+        }
+    }
+
+    /// POSTs a raw body to `path` and returns the status and the body parsed as JSON
+    /// (`Value::Null` for an empty body).
+    pub async fn post_raw(&self, path: &str, body: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    /// Calls `method` on `path` and returns the whole response object.
+    pub async fn call(&self, path: &str, method: &str, params: Value) -> Value {
+        let request = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": 1});
+        let (status, response) = self.post_raw(path, &request.to_string()).await;
+        assert_eq!(status, 200, "{method} on {path}: HTTP {status} {response}");
+        response
+    }
 }
