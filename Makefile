@@ -17,7 +17,7 @@ DEMO_GATEWAY_PORT ?= 9545
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := $(CARGO_TARGET_DIR)/release/starling
 
-.PHONY: all deps build run demo test lint bench clean-data
+.PHONY: all deps build run demo demo-check test lint bench clean-data
 
 all: build
 
@@ -41,8 +41,7 @@ run: build
 
 # Offline demo: a replay gateway over recorded blocks releases one block every
 # DEMO_RELEASE_MS, and a node with a fresh database syncs them.
-demo: build
-	@test -d "$(FGW_DIR)/block" || { echo "no recorded blocks in $(FGW_DIR) (set FGW_DIR)"; exit 1; }
+demo: demo-check build
 	rm -rf data/demo
 	@network=$$(case "$(FGW_DIR)" in *sepolia*) echo sepolia;; *) echo mainnet;; esac); \
 	$(RELEASE_BIN) replay-gateway --dir "$(FGW_DIR)" --port $(DEMO_GATEWAY_PORT) \
@@ -51,6 +50,10 @@ demo: build
 	$(RELEASE_BIN) --network $$network --db-path data/demo \
 		--feeder-gateway-url http://127.0.0.1:$(DEMO_GATEWAY_PORT) \
 		--poll-interval-ms 500 --http --ws
+
+# Fails before the long first build when the recording is missing.
+demo-check:
+	@test -d "$(FGW_DIR)/block" || { echo "no recorded blocks in $(FGW_DIR): set FGW_DIR to a directory with block/, state_update/ and class/"; exit 1; }
 
 lint: deps
 	cargo fmt --all -- --check
