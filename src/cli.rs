@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use starling_rpc::context::RpcLimits;
 use starling_sync::Network;
 
 #[derive(Debug, Parser)]
@@ -81,6 +82,61 @@ pub struct NodeArgs {
     /// Milliseconds between polls for a new block once the node has caught up.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub poll_interval_ms: u64,
+
+    #[command(flatten)]
+    pub rpc_limits: RpcLimitArgs,
+}
+
+/// Limits on what one JSON-RPC request may ask for; the defaults are `RpcLimits`'.
+#[derive(Debug, Args)]
+pub struct RpcLimitArgs {
+    /// Largest HTTP request body or WebSocket message, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = RpcLimits::default().max_request_bytes)]
+    pub rpc_max_request_bytes: usize,
+
+    /// Most requests in one JSON-RPC batch.
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().max_batch_size)]
+    pub rpc_max_batch_size: usize,
+
+    /// Most HTTP requests handled at once; more wait for a free slot.
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().max_concurrent_requests)]
+    pub rpc_max_concurrent_requests: usize,
+
+    /// Largest `chunk_size` of starknet_getEvents (larger is error 31).
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_chunk_size)]
+    pub rpc_events_max_chunk_size: usize,
+
+    /// Most keys in one starknet_getEvents filter, over all positions (more is error 34).
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_keys)]
+    pub rpc_events_max_keys: usize,
+
+    /// Most addresses in one v0.10 starknet_getEvents filter.
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_addresses)]
+    pub rpc_events_max_addresses: usize,
+
+    /// Most blocks one starknet_getEvents request scans before it returns a
+    /// continuation token.
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_blocks)]
+    pub rpc_events_max_blocks: u64,
+
+    /// Most class hashes, addresses and storage keys in one starknet_getStorageProof.
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().storage_proof_max_keys)]
+    pub rpc_storage_proof_max_keys: usize,
+}
+
+impl RpcLimitArgs {
+    pub fn limits(&self) -> RpcLimits {
+        RpcLimits {
+            max_request_bytes: self.rpc_max_request_bytes,
+            max_batch_size: self.rpc_max_batch_size,
+            max_concurrent_requests: self.rpc_max_concurrent_requests,
+            events_max_chunk_size: self.rpc_events_max_chunk_size,
+            events_max_keys: self.rpc_events_max_keys,
+            events_max_addresses: self.rpc_events_max_addresses,
+            events_max_blocks: self.rpc_events_max_blocks,
+            storage_proof_max_keys: self.rpc_storage_proof_max_keys,
+        }
+    }
 }
 
 impl NodeArgs {

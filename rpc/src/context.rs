@@ -25,6 +25,13 @@ pub struct RpcContext {
 /// Limits on the work one request may ask for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RpcLimits {
+    /// Largest HTTP request body or WebSocket message, in bytes. A larger HTTP body is
+    /// answered with HTTP 413; a larger WebSocket message closes the connection.
+    pub max_request_bytes: usize,
+    /// Most requests in one batch; a larger batch is answered with one -32600 error.
+    pub max_batch_size: usize,
+    /// Most HTTP requests handled at once; further requests wait for a slot.
+    pub max_concurrent_requests: usize,
     /// Maximum `chunk_size` of `starknet_getEvents`; a larger one is error 31.
     pub events_max_chunk_size: usize,
     /// Maximum number of keys in one `starknet_getEvents` filter, summed over all
@@ -50,6 +57,13 @@ impl Default for RpcLimits {
     /// costs a read of all its receipts.
     fn default() -> Self {
         Self {
+            // Read requests are small: 10 MiB leaves room for large batches without
+            // letting one client make the node buffer much more.
+            max_request_bytes: 10 << 20,
+            max_batch_size: 1024,
+            // Handlers are short RocksDB reads on the blocking pool; 256 keeps its
+            // threads (512 by default in tokio) from all being taken by RPC.
+            max_concurrent_requests: 256,
             events_max_chunk_size: 1024,
             events_max_keys: 256,
             events_max_addresses: 1024,

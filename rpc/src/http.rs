@@ -1,6 +1,7 @@
 //! HTTP transport: JSON-RPC over `POST`, one request or batch per body.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -11,16 +12,17 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::context::RpcContext;
 use crate::router::handle_message;
 use crate::version::Api;
 
-/// Largest accepted request body: 10 MiB, far above any read request or batch.
-const MAX_BODY_BYTES: usize = 10 << 20;
-
 /// Serves HTTP connections until the listener fails or the task is dropped.
 pub async fn serve(listener: TcpListener, context: RpcContext) {
+    let slots = Arc::new(Semaphore::new(
+        context.limits.max_concurrent_requests.max(1),
+    ));
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -30,8 +32,10 @@ pub async fn serve(listener: TcpListener, context: RpcContext) {
             }
         };
         let context = context.clone();
+        let slots = slots.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| handle(request, context.clone()));
+            let service =
+                service_fn(move |request| handle(request, context.clone(), slots.clone()));
             if let Err(error) = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await
@@ -45,6 +49,7 @@ pub async fn serve(listener: TcpListener, context: RpcContext) {
 async fn handle(
     request: Request<Incoming>,
     context: RpcContext,
+    slots: Arc<Semaphore>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let Some(api) = Api::from_path(request.uri().path()) else {
         return Ok(plain(StatusCode::NOT_FOUND, "not found"));
@@ -56,7 +61,7 @@ async fn handle(
         ));
     }
 
-    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES)
+    let body = match Limited::new(request.into_body(), context.limits.max_request_bytes)
         .collect()
         .await
     {
@@ -70,6 +75,11 @@ async fn handle(
     };
     let text = String::from_utf8_lossy(&body).into_owned();
 
+    // The semaphore is never closed, so acquiring only waits.
+    let _slot = slots
+        .acquire_owned()
+        .await
+        .expect("request slots stay open");
     let reply = tokio::task::spawn_blocking(move || handle_message(&context, api, &text, None))
         .await
         .unwrap_or_else(|error| {

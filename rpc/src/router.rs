@@ -27,6 +27,14 @@ pub fn handle_message(
         Incoming::Single(request) => {
             handle_one(context, api, request, session.as_deref_mut()).map(|r| r.to_json())
         }
+        Incoming::Batch(requests) if requests.len() > context.limits.max_batch_size => {
+            let error = RpcError::invalid_request(format!(
+                "batch of {} requests exceeds the maximum of {}",
+                requests.len(),
+                context.limits.max_batch_size
+            ));
+            Some(Response::error(serde_json::Value::Null, error).to_json())
+        }
         Incoming::Batch(requests) => {
             let responses: Vec<Response> = requests
                 .into_iter()

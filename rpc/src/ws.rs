@@ -20,10 +20,6 @@ use crate::version::Api;
 /// makes them fall behind the commit channel, after which they catch up from storage.
 const OUTGOING_QUEUE: usize = 256;
 
-/// Largest accepted frame and message. Requests are small; 10 MiB leaves room for
-/// large batches without letting a client make the node buffer more.
-const MAX_MESSAGE_BYTES: usize = 10 << 20;
-
 /// Accepts WebSocket connections until the listener fails or the task is dropped.
 pub async fn serve(listener: TcpListener, context: RpcContext) {
     loop {
@@ -56,8 +52,8 @@ async fn handle_connection(stream: TcpStream, peer: SocketAddr, context: RpcCont
         };
 
     let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        .max_message_size(Some(context.limits.max_request_bytes))
+        .max_frame_size(Some(context.limits.max_request_bytes));
     let socket =
         match tokio_tungstenite::accept_hdr_async_with_config(stream, select_api, Some(config))
             .await

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use starling_rpc::context::RpcLimits;
 use starling_rpc::RpcContext;
 use starling_storage::*;
 use tokio::net::TcpListener;
@@ -19,6 +20,10 @@ struct Servers {
 
 /// Starts both transports over a database with blocks 0 and 1.
 async fn start() -> Servers {
+    start_with_limits(RpcLimits::default()).await
+}
+
+async fn start_with_limits(limits: RpcLimits) -> Servers {
     let dir = tempfile::tempdir().unwrap();
     let chain = ChainInfo {
         network: "sepolia".into(),
@@ -65,7 +70,7 @@ async fn start() -> Servers {
             .unwrap();
     }
 
-    let context = RpcContext::new(storage);
+    let context = RpcContext::new(storage).with_limits(limits);
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let ws = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let servers = Servers {
@@ -361,4 +366,41 @@ async fn params_to_a_method_without_params_are_invalid() {
         let response = reply(&servers, &body).await;
         assert_eq!(response["error"]["code"], -32602, "{body}");
     }
+}
+
+#[tokio::test]
+async fn batch_above_the_limit_is_invalid_request() {
+    let servers = start_with_limits(RpcLimits {
+        max_batch_size: 2,
+        ..RpcLimits::default()
+    })
+    .await;
+    let request = r#"{"jsonrpc":"2.0","method":"starknet_blockNumber","id":1}"#;
+    let allowed = reply(&servers, &format!("[{request},{request}]")).await;
+    assert_eq!(allowed.as_array().unwrap().len(), 2);
+    let rejected = reply(&servers, &format!("[{request},{request},{request}]")).await;
+    assert_eq!(rejected["error"]["code"], -32600);
+    assert!(rejected["error"]["data"]
+        .as_str()
+        .unwrap()
+        .contains("maximum of 2"));
+}
+
+#[tokio::test]
+async fn body_above_the_limit_is_http_413() {
+    let servers = start_with_limits(RpcLimits {
+        max_request_bytes: 1024,
+        ..RpcLimits::default()
+    })
+    .await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let padding = " ".repeat(2048);
+    let body = format!(r#"{{"jsonrpc":"2.0","method":"starknet_blockNumber","id":1}}{padding}"#);
+    let response = client
+        .post(format!("http://{}/v0_8", servers.http))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
 }
