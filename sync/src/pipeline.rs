@@ -117,12 +117,11 @@ pub async fn run(
 
     loop {
         if last_target_refresh.is_none_or(|at| at.elapsed() >= TARGET_REFRESH_INTERVAL) {
-            match client.latest_block_number().await {
-                Ok(target) => {
-                    progress.set_target(target);
-                    if let Some(target) = target {
-                        // The request returns only the number, so the hash stays unknown.
-                        config.sync_status.set_highest_block(target, None);
+            match client.latest_block().await {
+                Ok(latest) => {
+                    progress.set_target(latest.map(|(number, _)| number));
+                    if let Some((number, hash)) = latest {
+                        config.sync_status.set_highest_block(number, Some(hash));
                     }
                 }
                 Err(error) => {
@@ -175,7 +174,13 @@ pub async fn run(
         failures = 0;
         verification_failures = 0;
         progress.committed(number);
-        tracing::debug!(target: "sync", block_number = %number, block_hash = %hash, transactions, "block committed");
+        // At the tip a block arrives every few seconds and each is worth a line; while
+        // catching up the status line summarises them instead.
+        if progress.is_near_tip() {
+            tracing::info!(target: "sync", block_number = %number, block_hash = %hash, transactions, "block committed");
+        } else {
+            tracing::debug!(target: "sync", block_number = %number, block_hash = %hash, transactions, "block committed");
+        }
     }
 }
 

@@ -4,8 +4,10 @@ use std::time::{Duration, Instant};
 
 use starling_storage::BlockNumber;
 
-/// Time between two status lines.
+/// Time between two status lines while catching up.
 const REPORT_INTERVAL: Duration = Duration::from_secs(5);
+/// Time between two status lines at the tip, where each committed block is logged too.
+const REPORT_INTERVAL_AT_TIP: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 pub struct Progress {
@@ -41,33 +43,50 @@ impl Progress {
     }
 
     /// Logs the status line if the report interval has passed.
+    /// Whether the head is within one block of the gateway's newest block.
+    pub fn is_near_tip(&self) -> bool {
+        match (self.head, self.target) {
+            (Some(head), Some(target)) => head.get() + 1 >= target.get(),
+            _ => false,
+        }
+    }
+
+    /// Blocks between the head and the gateway's newest block; `None` while the newest
+    /// block is unknown.
+    fn remaining(&self) -> Option<u64> {
+        match (self.head, self.target) {
+            (Some(head), Some(target)) => Some(target.get().saturating_sub(head.get())),
+            (None, Some(target)) => Some(target.get() + 1),
+            (_, None) => None,
+        }
+    }
+
     pub fn maybe_report(&mut self) {
         let elapsed = self.last_report.elapsed();
-        if elapsed < REPORT_INTERVAL {
+        let interval = if self.remaining() == Some(0) {
+            REPORT_INTERVAL_AT_TIP
+        } else {
+            REPORT_INTERVAL
+        };
+        if elapsed < interval {
             return;
         }
 
         let blocks_per_second = self.blocks_since_report as f64 / elapsed.as_secs_f64();
-        let remaining = match (self.head, self.target) {
-            (Some(head), Some(target)) => target.get().saturating_sub(head.get()),
-            (None, Some(target)) => target.get() + 1,
-            _ => 0,
-        };
-        let eta = if remaining == 0 {
-            "synced".to_string()
-        } else if blocks_per_second > 0.0 {
-            format_duration(Duration::from_secs_f64(
+        let eta = match self.remaining() {
+            None => "unknown".to_string(),
+            Some(0) => "synced".to_string(),
+            Some(remaining) if blocks_per_second > 0.0 => format_duration(Duration::from_secs_f64(
                 remaining as f64 / blocks_per_second,
-            ))
-        } else {
-            "unknown".to_string()
+            )),
+            Some(_) => "unknown".to_string(),
         };
 
         tracing::info!(
             target: "sync",
             head = self.head.map(BlockNumber::get),
             target = self.target.map(BlockNumber::get),
-            blocks_per_second = format!("{blocks_per_second:.2}"),
+            blocks_per_second = (blocks_per_second * 100.0).round() / 100.0,
             eta,
             uptime_s = self.started.elapsed().as_secs(),
             "sync status"
@@ -92,6 +111,25 @@ fn format_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn near_tip_needs_a_known_target() {
+        let mut progress = Progress::new(Some(BlockNumber(10)));
+        assert!(!progress.is_near_tip());
+        progress.set_target(Some(BlockNumber(11)));
+        assert!(progress.is_near_tip());
+        progress.set_target(Some(BlockNumber(12)));
+        assert!(!progress.is_near_tip());
+        assert_eq!(progress.remaining(), Some(2));
+    }
+
+    #[test]
+    fn empty_database_counts_genesis_as_remaining() {
+        let mut progress = Progress::new(None);
+        assert_eq!(progress.remaining(), None);
+        progress.set_target(Some(BlockNumber(0)));
+        assert_eq!(progress.remaining(), Some(1));
+    }
 
     #[test]
     fn durations_format_compactly() {

@@ -27,8 +27,8 @@ pub fn handle(context: &RpcContext, _api: Api, _params: &Params) -> Result<Value
     let (starting_number, starting_hash) = progress
         .starting_block
         .unwrap_or((current_number, current_hash));
-    // NOTE: the gateway request that reports the newest block returns only its number, so
-    // the highest block hash is 0x0 until the sync loop learns the hash.
+    // The sync loop reports the newest block's hash with its number; 0x0 only covers a
+    // caller of `SyncStatus` that reports a number alone.
     let highest_hash = highest.hash.unwrap_or(BlockHash::ZERO);
     Ok(json!({
         "starting_block_hash": starting_hash,

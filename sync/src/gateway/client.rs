@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use starling_storage::{BlockNumber, ClassHash};
+use starling_storage::{BlockHash, BlockNumber, ClassHash, Felt};
 
 use super::wire::{BlockSignature, GatewayError, StateUpdateWithBlock};
 
@@ -90,11 +90,13 @@ impl GatewayClient {
         }
     }
 
-    /// Number of the newest block the gateway has, or `None` if it has none.
-    pub async fn latest_block_number(&self) -> Result<Option<BlockNumber>, FetchError> {
+    /// Number and hash of the newest block the gateway has, or `None` if it has none.
+    pub async fn latest_block(&self) -> Result<Option<(BlockNumber, BlockHash)>, FetchError> {
         #[derive(serde::Deserialize)]
         struct Header {
             block_number: u64,
+            #[serde(with = "super::wire::felt_serde")]
+            block_hash: Felt,
         }
 
         let endpoint = "get_block";
@@ -104,7 +106,12 @@ impl GatewayClient {
         ];
         match self.get(endpoint, &query).await? {
             Some(body) => serde_json::from_slice::<Header>(&body)
-                .map(|header| Some(BlockNumber(header.block_number)))
+                .map(|header| {
+                    Some((
+                        BlockNumber(header.block_number),
+                        BlockHash(header.block_hash),
+                    ))
+                })
                 .map_err(|source| FetchError::Decode { endpoint, source }),
             None => Ok(None),
         }
