@@ -107,6 +107,48 @@ impl BlockIdParam {
     }
 }
 
+/// Parameters of the methods that return a block with its transactions: `block_id`
+/// and, from v0.10, `response_flags`.
+#[derive(Clone, Copy, Debug)]
+pub struct BlockWithTransactionsParams {
+    pub block_id: BlockId,
+    /// Whether v0.10's `INCLUDE_PROOF_FACTS` flag was sent.
+    pub include_proof_facts: bool,
+}
+
+impl BlockWithTransactionsParams {
+    pub fn parse(
+        params: &crate::jsonrpc::Params,
+        api: Api,
+    ) -> Result<Self, crate::error::RpcError> {
+        #[derive(Deserialize)]
+        struct Input {
+            block_id: BlockIdParam,
+            #[serde(default)]
+            response_flags: Vec<crate::types::TxnResponseFlag>,
+        }
+
+        let version = crate::types::SpecVersion::of(api);
+        let names: &[&str] = if version >= crate::types::SpecVersion::V0_10 {
+            &["block_id", "response_flags"]
+        } else {
+            &["block_id"]
+        };
+        let input: Input = params.parse(names)?;
+        let block_id = input
+            .block_id
+            .for_api(api)
+            .map_err(crate::error::RpcError::invalid_params)?;
+        Ok(Self {
+            block_id,
+            include_proof_facts: crate::types::TxnResponseFlag::include_proof_facts(
+                &input.response_flags,
+                version,
+            ),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

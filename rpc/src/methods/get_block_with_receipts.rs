@@ -1,40 +1,23 @@
 //! `starknet_getBlockWithReceipts`: a block header with each transaction and its
 //! receipt.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::context::{ResolvedBlock, RpcContext};
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
-use crate::params::BlockIdParam;
+use crate::params::BlockWithTransactionsParams;
 use crate::types::{
     block_fields, pending_block_fields, receipt_fields, transaction_fields, SpecVersion,
-    TxnResponseFlag,
 };
 use crate::version::Api;
 
-#[derive(Deserialize)]
-struct Input {
-    block_id: BlockIdParam,
-    /// From v0.10.
-    #[serde(default)]
-    response_flags: Vec<TxnResponseFlag>,
-}
-
 pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, RpcError> {
     let version = SpecVersion::of(api);
-    let names: &[&str] = if version >= SpecVersion::V0_10 {
-        &["block_id", "response_flags"]
-    } else {
-        &["block_id"]
-    };
-    let input: Input = params.parse(names)?;
-    let block_id = input
-        .block_id
-        .for_api(api)
-        .map_err(RpcError::invalid_params)?;
-    let include_proof_facts = TxnResponseFlag::include_proof_facts(&input.response_flags, version);
+    let BlockWithTransactionsParams {
+        block_id,
+        include_proof_facts,
+    } = BlockWithTransactionsParams::parse(params, api)?;
 
     let block = match context.resolve_block(block_id)? {
         ResolvedBlock::Committed(header) => {
