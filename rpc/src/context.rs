@@ -20,6 +20,7 @@ pub struct RpcContext {
     /// [`RpcContext::with_sync_status`].
     pub sync_status: SyncStatus,
     pub limits: RpcLimits,
+    pub ws_limits: WsLimits,
 }
 
 /// Limits on the work one request may ask for.
@@ -73,6 +74,57 @@ impl Default for RpcLimits {
     }
 }
 
+/// Limits on WebSocket connections and their subscriptions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WsLimits {
+    /// Maximum number of open WebSocket connections; the upgrade of one more is rejected
+    /// with HTTP 503.
+    pub max_connections: usize,
+    /// Maximum number of subscriptions one connection may hold; one more is rejected
+    /// with error -32005 until the client unsubscribes from another.
+    pub max_subscriptions_per_connection: usize,
+    /// Maximum number of keys in one `starknet_subscribeEvents` filter, summed over all
+    /// positions; more is error 34.
+    pub max_filter_keys: usize,
+    /// Maximum number of addresses in one subscription filter (`from_address`,
+    /// `sender_address`); more is error 67.
+    pub max_filter_addresses: usize,
+    /// Maximum number of blocks behind the head that a subscription's `block_id` may
+    /// name; older is error 68. The specs of v0.8 to v0.10 fix it at 1024.
+    pub max_replay_blocks: u64,
+    /// Maximum number of messages queued for one connection. A subscription whose
+    /// message does not fit waits, and the connection stops reading requests.
+    pub max_queued_messages: usize,
+    /// Maximum number of bytes queued for one connection, with the same back-pressure.
+    pub max_queued_bytes: usize,
+    /// Seconds a client may leave one message unread (the socket accepts no more bytes)
+    /// before the node closes the connection with a close frame that names the reason.
+    pub max_stall_secs: u64,
+    /// Seconds between pings. A connection that has not answered a ping by the next one
+    /// is closed.
+    pub ping_interval_secs: u64,
+}
+
+impl Default for WsLimits {
+    /// Returns the defaults. The replay depth is the specs' 1024 blocks; the other values
+    /// are this node's choices and were not measured.
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            max_subscriptions_per_connection: 64,
+            max_filter_keys: 256,
+            max_filter_addresses: 1024,
+            max_replay_blocks: 1024,
+            // About 256 block headers: a subscription replaying 1024 blocks waits for the
+            // client after a quarter of them instead of buffering all.
+            max_queued_messages: 256,
+            max_queued_bytes: 16 << 20,
+            max_stall_secs: 30,
+            ping_interval_secs: 30,
+        }
+    }
+}
+
 /// A block id resolved against storage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResolvedBlock {
@@ -101,6 +153,7 @@ impl RpcContext {
             node_version: format!("v{}", env!("CARGO_PKG_VERSION")),
             sync_status: SyncStatus::new(),
             limits: RpcLimits::default(),
+            ws_limits: WsLimits::default(),
         }
     }
 
@@ -112,6 +165,11 @@ impl RpcContext {
 
     pub fn with_limits(mut self, limits: RpcLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    pub fn with_ws_limits(mut self, ws_limits: WsLimits) -> Self {
+        self.ws_limits = ws_limits;
         self
     }
 

@@ -14,6 +14,7 @@ pub mod params;
 pub mod router;
 pub mod routes;
 pub mod session;
+pub mod subscription;
 pub mod types;
 pub mod version;
 pub mod ws;

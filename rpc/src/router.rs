@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::context::RpcContext;
 use crate::error::RpcError;
-use crate::jsonrpc::{parse_message, Incoming, Request, Response};
+use crate::jsonrpc::{parse_message, Incoming, Params, Request, Response};
 use crate::methods;
 use crate::routes;
 use crate::session::Session;
@@ -133,6 +133,43 @@ fn call(
             Some(session) => methods::unsubscribe::handle(session, params),
             None => Err(RpcError::method_not_found(&request.method)),
         },
+        method if routes::is_versioned_subscription(method) => match session {
+            Some(session) => call_subscription(context, api, method, params, session),
+            // Subscriptions need a WebSocket connection.
+            None => Err(RpcError::method_not_found(method)),
+        },
+        other => Err(RpcError::method_not_found(other)),
+    }
+}
+
+/// Calls a subscription method of the versioned paths.
+fn call_subscription(
+    context: &RpcContext,
+    api: Api,
+    method: &str,
+    params: &Params,
+    session: &mut Session,
+) -> Result<Value, RpcError> {
+    match method {
+        "starknet_subscribeNewHeads" => {
+            methods::subscribe_new_heads::handle_versioned(context, api, session, params)
+        }
+        "starknet_subscribeEvents" => {
+            methods::subscribe_events::handle(context, api, session, params)
+        }
+        "starknet_subscribeTransactionStatus" => {
+            methods::subscribe_transaction_status::handle(context, session, params)
+        }
+        "starknet_subscribePendingTransactions" => {
+            methods::subscribe_pending_transactions::handle(context, api, session, params)
+        }
+        "starknet_subscribeNewTransactions" => {
+            methods::subscribe_new_transactions::handle(context, api, session, params)
+        }
+        "starknet_subscribeNewTransactionReceipts" => {
+            methods::subscribe_new_transaction_receipts::handle(context, api, session, params)
+        }
+        "starknet_unsubscribe" => methods::unsubscribe::handle_versioned(session, params),
         other => Err(RpcError::method_not_found(other)),
     }
 }

@@ -34,6 +34,32 @@ const SINCE_V0_8: &[&str] = &["starknet_getStorageProof", "starknet_getCompiledC
 /// The root path's Juno-style subscription methods (WebSocket only).
 const ROOT_SUBSCRIPTIONS: &[&str] = &["starknet_subscribeNewHeads", "juno_unsubscribe"];
 
+/// Subscription methods of v0.8 (WebSocket only).
+const SUBSCRIPTIONS_V0_8: &[&str] = &[
+    "starknet_subscribeNewHeads",
+    "starknet_subscribeEvents",
+    "starknet_subscribeTransactionStatus",
+    "starknet_subscribePendingTransactions",
+    "starknet_unsubscribe",
+];
+
+/// Subscription methods of v0.9 and v0.10 (WebSocket only): v0.9 replaced pending
+/// transactions with new transactions and new transaction receipts.
+const SUBSCRIPTIONS_SINCE_V0_9: &[&str] = &[
+    "starknet_subscribeNewHeads",
+    "starknet_subscribeEvents",
+    "starknet_subscribeTransactionStatus",
+    "starknet_subscribeNewTransactions",
+    "starknet_subscribeNewTransactionReceipts",
+    "starknet_unsubscribe",
+];
+
+/// Reports whether `method` is a subscription method of some versioned path. Whether the
+/// requested path serves it is [`is_served`]'s question.
+pub fn is_versioned_subscription(method: &str) -> bool {
+    SUBSCRIPTIONS_V0_8.contains(&method) || SUBSCRIPTIONS_SINCE_V0_9.contains(&method)
+}
+
 /// Methods without parameters; any parameter sent to them is -32602 rather than
 /// silently ignored.
 const WITHOUT_PARAMS: &[&str] = &[
@@ -55,7 +81,10 @@ pub fn is_served(api: Api, method: &str) -> bool {
     match api {
         Api::Root => in_list(READ_METHODS) || in_list(ROOT_SUBSCRIPTIONS),
         Api::V0_7 => in_list(READ_METHODS),
-        Api::V0_8 | Api::V0_9 | Api::V0_10 => in_list(READ_METHODS) || in_list(SINCE_V0_8),
+        Api::V0_8 => in_list(READ_METHODS) || in_list(SINCE_V0_8) || in_list(SUBSCRIPTIONS_V0_8),
+        Api::V0_9 | Api::V0_10 => {
+            in_list(READ_METHODS) || in_list(SINCE_V0_8) || in_list(SUBSCRIPTIONS_SINCE_V0_9)
+        }
     }
 }
 
@@ -74,7 +103,27 @@ mod tests {
     fn root_subscriptions_only_on_root() {
         assert!(is_served(Api::Root, "juno_unsubscribe"));
         assert!(!is_served(Api::V0_7, "juno_unsubscribe"));
-        assert!(!is_served(Api::V0_10, "starknet_subscribeNewHeads"));
+        assert!(!is_served(Api::V0_10, "juno_unsubscribe"));
+        assert!(!is_served(Api::V0_7, "starknet_subscribeNewHeads"));
+    }
+
+    #[test]
+    fn subscriptions_follow_versions() {
+        assert!(is_served(
+            Api::V0_8,
+            "starknet_subscribePendingTransactions"
+        ));
+        assert!(!is_served(
+            Api::V0_9,
+            "starknet_subscribePendingTransactions"
+        ));
+        assert!(!is_served(Api::V0_8, "starknet_subscribeNewTransactions"));
+        assert!(is_served(
+            Api::V0_10,
+            "starknet_subscribeNewTransactionReceipts"
+        ));
+        assert!(is_served(Api::V0_9, "starknet_unsubscribe"));
+        assert!(!is_served(Api::Root, "starknet_unsubscribe"));
     }
 
     #[test]

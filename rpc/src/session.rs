@@ -2,19 +2,24 @@
 
 use std::collections::HashMap;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
+use crate::error::RpcError;
+use crate::subscription::{self, Outgoing};
 use crate::version::Api;
 
-/// Identifier of a subscription: random, so that no client can guess another's.
+/// Identifier of a subscription: random and unique among the node's open
+/// subscriptions, so that no client can guess another's. The root path sends it as a
+/// number, the versioned paths as a decimal string.
 pub type SubscriptionId = u64;
 
 /// One WebSocket connection. Dropping it stops every subscription task it started.
 #[derive(Debug)]
 pub struct Session {
     pub api: Api,
-    pub outgoing: mpsc::Sender<String>,
+    pub outgoing: Outgoing,
+    max_subscriptions: usize,
     subscriptions: HashMap<SubscriptionId, AbortHandle>,
     /// Start signals of subscriptions created by the request being handled. They fire
     /// after the request's response is queued, so that the response to a subscribe
@@ -23,32 +28,32 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(api: Api, outgoing: mpsc::Sender<String>) -> Self {
+    pub fn new(api: Api, outgoing: Outgoing, max_subscriptions: usize) -> Self {
         Self {
             api,
             outgoing,
+            max_subscriptions,
             subscriptions: HashMap::new(),
             pending_starts: Vec::new(),
         }
     }
 
-    /// Registers a new subscription and returns its id and the signal its task must
-    /// await before sending anything.
+    /// Registers a new subscription and returns its id; `start` spawns its task, which
+    /// must await the given signal before sending anything. A connection that already
+    /// holds the maximum number of subscriptions gets error -32005.
     pub fn add_subscription(
         &mut self,
         start: impl FnOnce(SubscriptionId, oneshot::Receiver<()>) -> AbortHandle,
-    ) -> SubscriptionId {
-        let id = loop {
-            let candidate: SubscriptionId = rand::random();
-            if !self.subscriptions.contains_key(&candidate) {
-                break candidate;
-            }
-        };
+    ) -> Result<SubscriptionId, RpcError> {
+        if self.subscriptions.len() >= self.max_subscriptions {
+            return Err(subscription::too_many_subscriptions(self.max_subscriptions));
+        }
+        let id = subscription::reserve_id();
         let (started, start_signal) = oneshot::channel();
         let handle = start(id, start_signal);
         self.subscriptions.insert(id, handle);
         self.pending_starts.push(started);
-        id
+        Ok(id)
     }
 
     /// Stops a subscription; `false` if this connection has no subscription `id`.
@@ -56,6 +61,7 @@ impl Session {
         match self.subscriptions.remove(&id) {
             Some(handle) => {
                 handle.abort();
+                subscription::release_id(id);
                 true
             }
             None => false,
@@ -77,8 +83,9 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        for handle in self.subscriptions.values() {
+        for (id, handle) in self.subscriptions.drain() {
             handle.abort();
+            subscription::release_id(id);
         }
     }
 }

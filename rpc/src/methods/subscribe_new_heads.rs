@@ -1,15 +1,22 @@
-//! `starknet_subscribeNewHeads` on the root path: a header notification for every block
-//! committed after the subscription, in order, none skipped and none repeated.
+//! `starknet_subscribeNewHeads`: a header notification for every block committed after
+//! the subscription, in order, none skipped and none repeated. The root path sends
+//! Juno's shapes and starts after the head; the versioned paths can replay from a past
+//! block.
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 use starling_storage::{BlockHeader, BlockNumber, ChainEvent};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, oneshot};
 
 use crate::context::RpcContext;
 use crate::error::RpcError;
+use crate::jsonrpc::Params;
+use crate::params::BlockIdParam;
 use crate::session::{Session, SubscriptionId};
-use crate::types::BlockHeaderV07;
+use crate::subscription::{self, BlockFeed, Outgoing};
+use crate::types::{block_fields, BlockHeaderV07, SpecVersion};
+use crate::version::Api;
 
 pub fn handle(context: &RpcContext, session: &mut Session) -> Result<Value, RpcError> {
     // Subscribe before reading the head: a block committed in between is then both
@@ -24,7 +31,7 @@ pub fn handle(context: &RpcContext, session: &mut Session) -> Result<Value, RpcE
     let outgoing = session.outgoing.clone();
     let id = session.add_subscription(|id, start| {
         tokio::spawn(stream_heads(context, events, next, id, outgoing, start)).abort_handle()
-    });
+    })?;
     Ok(Value::from(id))
 }
 
@@ -36,7 +43,7 @@ async fn stream_heads(
     mut events: broadcast::Receiver<ChainEvent>,
     mut next: BlockNumber,
     id: SubscriptionId,
-    outgoing: mpsc::Sender<String>,
+    outgoing: Outgoing,
     start: oneshot::Receiver<()>,
 ) {
     if start.await.is_err() {
@@ -87,4 +94,64 @@ fn notification(id: SubscriptionId, header: &BlockHeader) -> String {
         },
     })
     .to_string()
+}
+
+/// Parameters of `starknet_subscribeNewHeads` on the versioned paths.
+#[derive(Deserialize)]
+struct VersionedInput {
+    #[serde(default)]
+    block_id: Option<BlockIdParam>,
+}
+
+/// `starknet_subscribeNewHeads` on `/v0_8` and later: sends the header of every block
+/// from `block_id` (default: the head) to the head, then of every block committed later,
+/// as `starknet_subscriptionNewHeads` notifications with the version's `BLOCK_HEADER`.
+pub fn handle_versioned(
+    context: &RpcContext,
+    api: Api,
+    session: &mut Session,
+    params: &Params,
+) -> Result<Value, RpcError> {
+    let input: VersionedInput = params.parse(&["block_id"])?;
+    let feed = BlockFeed::subscribe(&context.storage)?;
+    let start = subscription::replay_start(context, api, input.block_id, feed.head())?;
+    let feed = feed.start_at(start);
+
+    let context = context.clone();
+    subscription::spawn(session, move |id, outgoing| {
+        send_headers(context, api, feed, id, outgoing)
+    })
+}
+
+async fn send_headers(
+    context: RpcContext,
+    api: Api,
+    mut feed: BlockFeed,
+    id: SubscriptionId,
+    outgoing: Outgoing,
+) {
+    loop {
+        let header = match feed.next_header().await {
+            Ok(Some(header)) => header,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next header; subscription ended");
+                return;
+            }
+        };
+        let mut fields = match block_fields(&context.storage, &header, SpecVersion::of(api)) {
+            Ok(fields) => fields,
+            Err(_) => {
+                tracing::error!(target: "rpc::ws", subscription = id, block_number = %header.number, "cannot build the header; subscription ended");
+                return;
+            }
+        };
+        // `BLOCK_HEADER` has no status; `block_fields` adds it for block responses.
+        fields.remove("status");
+        let message =
+            subscription::notification("starknet_subscriptionNewHeads", id, Value::Object(fields));
+        if outgoing.send(message).await.is_err() {
+            return;
+        }
+    }
 }

@@ -1,0 +1,197 @@
+//! `starknet_subscribeEvents`: every event that matches an emitter and key filter, from
+//! `block_id` (default: the head) on, as `starknet_subscriptionEvents` notifications.
+//!
+//! Blocks are read from a [`BlockFeed`], so a block without events (or without matches)
+//! is passed over and the subscription goes on with the next one. The block's event
+//! filter is consulted first, as for `starknet_getEvents`, and receipts are read only
+//! for blocks that may match.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use starling_storage::{BlockHeader, Event, EventQuery, Receipt};
+
+use crate::context::RpcContext;
+use crate::error::RpcError;
+use crate::jsonrpc::Params;
+use crate::params::{BlockIdParam, RpcFelt};
+use crate::session::{Session, SubscriptionId};
+use crate::subscription::{self, BlockFeed, Outgoing};
+use crate::types::SpecVersion;
+use crate::version::Api;
+
+#[derive(Deserialize)]
+struct Input {
+    /// One address, or from v0.10 on also a list.
+    #[serde(default)]
+    from_address: Option<Value>,
+    #[serde(default)]
+    keys: Option<Vec<Vec<RpcFelt>>>,
+    #[serde(default)]
+    block_id: Option<BlockIdParam>,
+    /// `PRE_CONFIRMED` or `ACCEPTED_ON_L2`, from v0.9 on.
+    #[serde(default)]
+    finality_status: Option<String>,
+}
+
+pub fn handle(
+    context: &RpcContext,
+    api: Api,
+    session: &mut Session,
+    params: &Params,
+) -> Result<Value, RpcError> {
+    let input: Input = params.parse(&["from_address", "keys", "block_id", "finality_status"])?;
+    let limits = &context.ws_limits;
+    let addresses =
+        subscription::parse_addresses(input.from_address, api, limits.max_filter_addresses)?;
+    let keys = subscription::parse_event_keys(input.keys, limits.max_filter_keys)?;
+    check_finality_status(api, input.finality_status.as_deref())?;
+    // NOTE: the node keeps no pre-confirmed blocks, so `PRE_CONFIRMED` subscriptions get
+    // the same events as `ACCEPTED_ON_L2` ones: those of committed blocks.
+    let query = EventQuery { addresses, keys };
+
+    let feed = BlockFeed::subscribe(&context.storage)?;
+    let start = subscription::replay_start(context, api, input.block_id, feed.head())?;
+    let feed = feed.start_at(start);
+
+    let context = context.clone();
+    subscription::spawn(session, move |id, outgoing| {
+        send_events(context, api, query, feed, id, outgoing)
+    })
+}
+
+fn check_finality_status(api: Api, status: Option<&str>) -> Result<(), RpcError> {
+    match (status, api) {
+        (None, _) => Ok(()),
+        (Some(_), Api::Root | Api::V0_7 | Api::V0_8) => Err(RpcError::invalid_params(format!(
+            "finality_status needs spec v0.9 or later, not {}",
+            api.spec_version()
+        ))),
+        (Some("PRE_CONFIRMED" | "ACCEPTED_ON_L2"), _) => Ok(()),
+        (Some(other), _) => Err(RpcError::invalid_params(format!(
+            "invalid finality_status {other:?}: expected \"PRE_CONFIRMED\" or \"ACCEPTED_ON_L2\""
+        ))),
+    }
+}
+
+async fn send_events(
+    context: RpcContext,
+    api: Api,
+    query: EventQuery,
+    mut feed: BlockFeed,
+    id: SubscriptionId,
+    outgoing: Outgoing,
+) {
+    loop {
+        let header = match feed.next_header().await {
+            Ok(Some(header)) => header,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next header; subscription ended");
+                return;
+            }
+        };
+        let messages = match block_notifications(&context, api, &query, &header, id) {
+            Ok(messages) => messages,
+            Err(error) => {
+                tracing::error!(target: "rpc::ws", subscription = id, block_number = %header.number, %error, "cannot read events; subscription ended");
+                return;
+            }
+        };
+        for message in messages {
+            if outgoing.send(message).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Builds the notifications of the block's matching events, in receipt order.
+fn block_notifications(
+    context: &RpcContext,
+    api: Api,
+    query: &EventQuery,
+    header: &BlockHeader,
+    id: SubscriptionId,
+) -> Result<Vec<String>, starling_storage::StorageError> {
+    if !context
+        .storage
+        .block_may_match_events(header.number, query)?
+    {
+        return Ok(Vec::new());
+    }
+    let receipts = context.storage.receipts(header.number)?;
+    let mut messages = Vec::new();
+    for (transaction_index, receipt) in receipts.iter().enumerate() {
+        for (event_index, event) in receipt.events.iter().enumerate() {
+            if query.matches(event) {
+                let position = EventPosition {
+                    transaction_index,
+                    event_index,
+                };
+                let result = emitted_event(api, header, receipt, event, position);
+                messages.push(subscription::notification(
+                    "starknet_subscriptionEvents",
+                    id,
+                    result,
+                ));
+            }
+        }
+    }
+    Ok(messages)
+}
+
+/// Where an event sits in its block: its transaction's index and its index in the
+/// transaction's receipt.
+#[derive(Clone, Copy)]
+struct EventPosition {
+    transaction_index: usize,
+    event_index: usize,
+}
+
+/// Builds `EMITTED_EVENT`, with `finality_status` from v0.9 and the transaction and
+/// event indices from v0.10.
+fn emitted_event(
+    api: Api,
+    header: &BlockHeader,
+    receipt: &Receipt,
+    event: &Event,
+    position: EventPosition,
+) -> Value {
+    let mut object = Map::new();
+    object.insert("from_address".into(), json!(event.from_address));
+    object.insert("keys".into(), json!(event.keys));
+    object.insert("data".into(), json!(event.data));
+    object.insert("block_hash".into(), json!(header.hash));
+    object.insert("block_number".into(), json!(header.number.get()));
+    object.insert("transaction_hash".into(), json!(receipt.transaction_hash));
+    let version = SpecVersion::of(api);
+    if version >= SpecVersion::V0_9 {
+        object.insert("finality_status".into(), json!(header.status.as_str()));
+    }
+    if version >= SpecVersion::V0_10 {
+        object.insert(
+            "transaction_index".into(),
+            json!(position.transaction_index),
+        );
+        object.insert("event_index".into(), json!(position.event_index));
+    }
+    Value::Object(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finality_status_needs_v0_9() {
+        assert!(check_finality_status(Api::V0_8, None).is_ok());
+        assert_eq!(
+            check_finality_status(Api::V0_8, Some("ACCEPTED_ON_L2"))
+                .unwrap_err()
+                .code,
+            -32602
+        );
+        assert!(check_finality_status(Api::V0_9, Some("PRE_CONFIRMED")).is_ok());
+        assert!(check_finality_status(Api::V0_10, Some("ACCEPTED_ON_L1")).is_err());
+    }
+}

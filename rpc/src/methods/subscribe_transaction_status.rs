@@ -1,0 +1,163 @@
+//! `starknet_subscribeTransactionStatus`: the transaction's current status at once if
+//! the node knows it, then every change until the status is final, as
+//! `starknet_subscriptionTransactionStatus` notifications.
+//!
+//! Status changes come from a [`StatusTracker`], which sends a notification whenever
+//! the observed status differs from the last one sent. Today the only source is the
+//! chain: after each committed block the task looks the hash up in storage. A source of
+//! pre-confirmed or mempool statuses would feed the same tracker.
+//!
+//! NOTE: the node records a block's L1 status when it syncs the block and does not
+//! update it later, so a transaction seen as `ACCEPTED_ON_L2` stays there and the
+//! subscription stays open until the client unsubscribes.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use starling_storage::{ExecutionStatus, Storage, StorageError, TransactionHash};
+
+use crate::context::RpcContext;
+use crate::error::RpcError;
+use crate::jsonrpc::Params;
+use crate::params::RpcFelt;
+use crate::session::{Session, SubscriptionId};
+use crate::subscription::{self, BlockFeed, Outgoing};
+
+#[derive(Deserialize)]
+struct Input {
+    transaction_hash: RpcFelt,
+}
+
+pub fn handle(
+    context: &RpcContext,
+    session: &mut Session,
+    params: &Params,
+) -> Result<Value, RpcError> {
+    let input: Input = params.parse(&["transaction_hash"])?;
+    let hash = TransactionHash(input.transaction_hash.0);
+    // Subscribing before the first lookup means that a commit in between is seen either
+    // by the lookup or as the next block.
+    let feed = BlockFeed::subscribe(&context.storage)?;
+    subscription::spawn(session, move |id, outgoing| {
+        send_statuses(feed, hash, id, outgoing)
+    })
+}
+
+async fn send_statuses(
+    mut feed: BlockFeed,
+    hash: TransactionHash,
+    id: SubscriptionId,
+    outgoing: Outgoing,
+) {
+    let storage = feed.storage().clone();
+    let mut tracker = StatusTracker::new(hash);
+    loop {
+        let status = match committed_status(&storage, hash) {
+            Ok(status) => status,
+            Err(error) => {
+                tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read a transaction status; subscription ended");
+                return;
+            }
+        };
+        if let Some(result) = status.and_then(|status| tracker.observe(status)) {
+            let message =
+                subscription::notification("starknet_subscriptionTransactionStatus", id, result);
+            if outgoing.send(message).await.is_err() {
+                return;
+            }
+        }
+        if tracker.is_final() {
+            return;
+        }
+
+        match feed.next_header().await {
+            Ok(Some(_)) => {}
+            Ok(None) => return,
+            Err(error) => {
+                tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next header; subscription ended");
+                return;
+            }
+        }
+    }
+}
+
+/// The last status sent for one transaction.
+#[derive(Debug)]
+struct StatusTracker {
+    hash: TransactionHash,
+    last: Option<Value>,
+}
+
+impl StatusTracker {
+    fn new(hash: TransactionHash) -> Self {
+        Self { hash, last: None }
+    }
+
+    /// Records `status` (a `TXN_STATUS_RESULT`) and returns the `NEW_TXN_STATUS` to
+    /// send, or `None` when it equals the last status sent.
+    fn observe(&mut self, status: Value) -> Option<Value> {
+        if self.last.as_ref() == Some(&status) {
+            return None;
+        }
+        self.last = Some(status.clone());
+        Some(json!({ "transaction_hash": self.hash, "status": status }))
+    }
+
+    /// `ACCEPTED_ON_L1` and `REJECTED` never change.
+    fn is_final(&self) -> bool {
+        self.last.as_ref().is_some_and(|status| {
+            matches!(
+                status["finality_status"].as_str(),
+                Some("ACCEPTED_ON_L1" | "REJECTED")
+            )
+        })
+    }
+}
+
+/// The `TXN_STATUS_RESULT` of a committed transaction, as `starknet_getTransactionStatus`
+/// returns it from v0.8 on, or `None` when no stored block contains it.
+fn committed_status(
+    storage: &Storage,
+    hash: TransactionHash,
+) -> Result<Option<Value>, StorageError> {
+    let Some(location) = storage.transaction_location(hash)? else {
+        return Ok(None);
+    };
+    let (Some((_, receipt)), Some(header)) = (
+        storage.transaction(location)?,
+        storage.header(location.block_number)?,
+    ) else {
+        tracing::error!(target: "rpc::ws", ?location, "transaction hash index names a missing transaction or block");
+        return Ok(None);
+    };
+    let mut status = json!({ "finality_status": header.status.as_str() });
+    match receipt.execution_status {
+        ExecutionStatus::Succeeded => status["execution_status"] = json!("SUCCEEDED"),
+        ExecutionStatus::Reverted { reason } => {
+            status["execution_status"] = json!("REVERTED");
+            status["failure_reason"] = json!(reason);
+        }
+    }
+    Ok(Some(status))
+}
+
+#[cfg(test)]
+mod tests {
+    use starling_storage::Felt;
+
+    use super::*;
+
+    #[test]
+    fn tracker_sends_only_changes() {
+        let mut tracker = StatusTracker::new(TransactionHash(Felt::from(7u8)));
+        let on_l2 = json!({ "finality_status": "ACCEPTED_ON_L2", "execution_status": "SUCCEEDED" });
+        let sent = tracker.observe(on_l2.clone()).unwrap();
+        assert_eq!(sent["transaction_hash"], "0x7");
+        assert_eq!(sent["status"], on_l2);
+        assert!(tracker.observe(on_l2).is_none());
+        assert!(!tracker.is_final());
+
+        let on_l1 = json!({ "finality_status": "ACCEPTED_ON_L1", "execution_status": "SUCCEEDED" });
+        assert!(tracker.observe(on_l1).is_some());
+        assert!(tracker.is_final());
+    }
+}
