@@ -1,9 +1,10 @@
-//! Command-line interface: the node's flags and the `replay-gateway` and `db` commands.
+//! Command-line interface: the node's flags and the `replay-gateway`, `db` and
+//! `synth-chain` commands.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use starling_rpc::context::RpcLimits;
+use starling_rpc::context::{RpcLimits, WsLimits};
 use starling_sync::Network;
 
 #[derive(Debug, Parser)]
@@ -23,6 +24,8 @@ pub enum Command {
     /// Inspect a node's database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Write a deterministic synthetic chain in the replay gateway's directory layout.
+    SynthChain(SynthChainArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,6 +88,9 @@ pub struct NodeArgs {
 
     #[command(flatten)]
     pub rpc_limits: RpcLimitArgs,
+
+    #[command(flatten)]
+    pub ws_limits: WsLimitArgs,
 }
 
 /// Limits on what one JSON-RPC request may ask for; the defaults are `RpcLimits`'.
@@ -139,6 +145,64 @@ impl RpcLimitArgs {
     }
 }
 
+/// Limits on WebSocket connections and subscriptions; the defaults are `WsLimits`'.
+#[derive(Debug, Args)]
+pub struct WsLimitArgs {
+    /// Maximum number of open WebSocket connections; more are rejected with HTTP 503.
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_connections)]
+    pub ws_max_connections: usize,
+
+    /// Maximum number of subscriptions on one WebSocket connection.
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_subscriptions_per_connection)]
+    pub ws_max_subscriptions_per_connection: usize,
+
+    /// Maximum number of keys in one starknet_subscribeEvents filter (more is error 34).
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_filter_keys)]
+    pub ws_max_filter_keys: usize,
+
+    /// Maximum number of addresses in one subscription filter (more is error 67).
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_filter_addresses)]
+    pub ws_max_filter_addresses: usize,
+
+    /// Maximum number of blocks behind the head a subscription may replay from (older is
+    /// error 68).
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_replay_blocks)]
+    pub ws_max_replay_blocks: u64,
+
+    /// Maximum number of messages queued for one WebSocket client.
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_queued_messages)]
+    pub ws_max_queued_messages: usize,
+
+    /// Maximum number of bytes queued for one WebSocket client.
+    #[arg(long, value_name = "BYTES", default_value_t = WsLimits::default().max_queued_bytes)]
+    pub ws_max_queued_bytes: usize,
+
+    /// Seconds a WebSocket client may stop reading before it is disconnected.
+    #[arg(long, value_name = "SECONDS", default_value_t = WsLimits::default().max_stall_secs)]
+    pub ws_max_stall_secs: u64,
+
+    /// Seconds between pings; a client that has not answered by the next ping is
+    /// disconnected.
+    #[arg(long, value_name = "SECONDS", default_value_t = WsLimits::default().ping_interval_secs)]
+    pub ws_ping_interval_secs: u64,
+}
+
+impl WsLimitArgs {
+    pub fn limits(&self) -> WsLimits {
+        WsLimits {
+            max_connections: self.ws_max_connections,
+            max_subscriptions_per_connection: self.ws_max_subscriptions_per_connection,
+            max_filter_keys: self.ws_max_filter_keys,
+            max_filter_addresses: self.ws_max_filter_addresses,
+            max_replay_blocks: self.ws_max_replay_blocks,
+            max_queued_messages: self.ws_max_queued_messages,
+            max_queued_bytes: self.ws_max_queued_bytes,
+            max_stall_secs: self.ws_max_stall_secs,
+            ping_interval_secs: self.ws_ping_interval_secs,
+        }
+    }
+}
+
 impl NodeArgs {
     pub fn db_path(&self) -> PathBuf {
         self.db_path
@@ -168,6 +232,33 @@ pub struct ReplayGatewayArgs {
     /// Milliseconds between releases of one more block [default: no releases].
     #[arg(long, value_name = "MS")]
     pub release_interval_ms: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthChainArgs {
+    /// Empty directory to write block/, state_update/, class/ and compiled_class/ into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Number of blocks, counting block 0.
+    #[arg(long, value_name = "N")]
+    pub blocks: u64,
+
+    /// Seed of the generator; the same seed always writes the same files.
+    #[arg(long, value_name = "S")]
+    pub seed: u64,
+
+    /// Network whose chain id the transaction and block hashes use.
+    #[arg(long, value_enum, default_value = "sepolia")]
+    pub network: NetworkArg,
+
+    /// Also write a fork that shares blocks 0 to K-1 and differs from block K on.
+    #[arg(long, value_name = "K", requires = "fork_out")]
+    pub fork_at: Option<u64>,
+
+    /// Empty directory for the fork's blocks (same length as the main chain).
+    #[arg(long, value_name = "DIR", requires = "fork_at")]
+    pub fork_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

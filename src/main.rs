@@ -33,6 +33,16 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(starling_sync::replay::run(config))
         }
         Some(Command::Db(command)) => db::run(command),
+        Some(Command::SynthChain(args)) => starling_sync::synth::run(
+            &args.out,
+            &starling_sync::synth::SynthOptions {
+                blocks: args.blocks,
+                seed: args.seed,
+                network: args.network.into(),
+                divergence: None,
+            },
+            args.fork_at.zip(args.fork_out),
+        ),
     }
 }
 

@@ -29,7 +29,8 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
     let sync_status = SyncStatus::new();
     let context = RpcContext::new(storage.clone())
         .with_sync_status(sync_status.clone())
-        .with_limits(args.rpc_limits.limits());
+        .with_limits(args.rpc_limits.limits())
+        .with_ws_limits(args.ws_limits.limits());
     if args.http {
         let listener = bind(&args.http_host, args.http_port, "HTTP").await?;
         tokio::spawn(starling_rpc::http::serve(listener, context.clone()));

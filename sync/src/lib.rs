@@ -13,6 +13,7 @@ mod pipeline;
 mod progress;
 pub mod replay;
 mod signature;
+pub mod synth;
 #[cfg(test)]
 mod testdata;
 pub mod verify;
