@@ -30,6 +30,9 @@ use crate::version::Api;
 
 type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 
+/// Initial read buffer of each connection, in bytes.
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+
 /// Accepts WebSocket connections until the listener fails or the task is dropped.
 pub async fn serve(listener: TcpListener, context: RpcContext) {
     let connection_slots = Arc::new(Semaphore::new(context.ws_limits.max_connections));
@@ -76,7 +79,11 @@ async fn handle_connection(
         Ok(response)
     };
 
+    // tungstenite's default read buffer is 128 KiB per connection. Requests are small,
+    // so 8 KiB keeps an idle subscriber's memory low; a larger message is read in
+    // several chunks.
     let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(Some(context.limits.max_request_bytes))
         .max_frame_size(Some(context.limits.max_request_bytes));
     let socket = match tokio_tungstenite::accept_hdr_async_with_config(

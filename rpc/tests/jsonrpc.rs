@@ -404,3 +404,13 @@ async fn body_above_the_limit_is_http_413() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 413);
 }
+
+#[tokio::test]
+async fn message_larger_than_the_read_buffer_is_answered() {
+    let servers = start().await;
+    let request = r#"{"jsonrpc":"2.0","method":"starknet_blockNumber","id":1}"#;
+    let batch = format!("[{}]", vec![request; 400].join(","));
+    assert!(batch.len() > 16 * 1024);
+    let response = reply(&servers, &batch).await;
+    assert_eq!(response.as_array().unwrap().len(), 400);
+}
