@@ -77,6 +77,33 @@ impl Storage {
             None => write_new_meta(&db, &chain)?,
         }
 
+        let storage = Self::from_db(db, path, chain, false);
+        storage.repair_inconsistent_head()?;
+        Ok(storage)
+    }
+
+    /// Opens an existing database for writing, for the chain it was created for, and
+    /// repairs an inconsistent head as [`Storage::open`] does. Fails with
+    /// [`StorageError::Locked`] while a node runs on it.
+    pub fn open_existing(path: &Path) -> StorageResult<Self> {
+        let storage = Self::open_existing_unrepaired(path)?;
+        storage.repair_inconsistent_head()?;
+        Ok(storage)
+    }
+
+    /// Opens an existing database for writing without the startup repair, so that a
+    /// checker such as `starling db verify` sees damage instead of having it unwound.
+    pub fn open_existing_unrepaired(path: &Path) -> StorageResult<Self> {
+        if !path.join("CURRENT").exists() {
+            return Err(StorageError::NotFound {
+                path: path.to_owned(),
+            });
+        }
+        let db = DB::open_cf_descriptors(&db_options(false), path, column_descriptors())
+            .map_err(|error| map_open_error(error, path))?;
+        let chain = read_chain_info(&db, path)?.ok_or_else(|| {
+            StorageError::Corrupt(format!("{} has no chain metadata", path.display()))
+        })?;
         Ok(Self::from_db(db, path, chain, false))
     }
 
@@ -150,6 +177,26 @@ impl Storage {
             }
         }
         Ok(total)
+    }
+
+    /// Reads one raw value, so that tests can copy it elsewhere.
+    #[doc(hidden)]
+    pub fn test_get_raw(&self, column_family: &str, key: &[u8]) -> StorageResult<Option<Vec<u8>>> {
+        Ok(self.inner.db.get_cf(self.cf(column_family), key)?)
+    }
+
+    /// Writes one raw value, bypassing the writer, so that tests can damage a database.
+    #[doc(hidden)]
+    pub fn test_put_raw(&self, column_family: &str, key: &[u8], value: &[u8]) -> StorageResult<()> {
+        self.inner.db.put_cf(self.cf(column_family), key, value)?;
+        Ok(())
+    }
+
+    /// Deletes one raw value, bypassing the writer, so that tests can damage a database.
+    #[doc(hidden)]
+    pub fn test_delete_raw(&self, column_family: &str, key: &[u8]) -> StorageResult<()> {
+        self.inner.db.delete_cf(self.cf(column_family), key)?;
+        Ok(())
     }
 
     pub(crate) fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {

@@ -62,6 +62,24 @@ pub enum StorageError {
         computed_on: Option<BlockNumber>,
     },
 
+    #[error("cannot revert: the database has no blocks")]
+    EmptyChain,
+
+    #[error("cannot revert to block {target}: the head is {head:?}")]
+    RevertTargetAboveHead {
+        target: BlockNumber,
+        head: Option<BlockNumber>,
+    },
+
+    #[error(
+        "reverting from head {head} to block {target} exceeds the limit of {max_depth} blocks"
+    )]
+    RevertTooDeep {
+        head: BlockNumber,
+        target: BlockNumber,
+        max_depth: u64,
+    },
+
     #[error("the block writer was already taken; the node has a single writer")]
     WriterTaken,
 

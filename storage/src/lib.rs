@@ -8,6 +8,7 @@ mod block;
 mod class;
 mod codec;
 mod commitment;
+mod consistency;
 mod db;
 mod error;
 mod event_filter;
@@ -15,6 +16,7 @@ mod events;
 mod proofs;
 mod reader;
 mod receipt;
+mod revert;
 pub mod schema;
 mod state;
 mod storage_slot;
@@ -36,6 +38,7 @@ pub use receipt::{
     BuiltinCounters, Event, ExecutionResources, ExecutionStatus, GasVector, L1ToL2Message,
     L2ToL1Message, Receipt,
 };
+pub use revert::RevertedBlock;
 pub use state::{
     ContractStorageDiff, DeclaredClass, DeployedContract, NonceUpdate, StateDiff, StorageEntry,
 };

@@ -36,8 +36,8 @@ pub struct BlockCommit {
 /// The node's only writer. It owns the head, so two writers can never race.
 #[derive(Debug)]
 pub struct BlockWriter {
-    storage: Storage,
-    head: Option<(BlockNumber, BlockHash)>,
+    pub(crate) storage: Storage,
+    pub(crate) head: Option<(BlockNumber, BlockHash)>,
 }
 
 impl BlockWriter {

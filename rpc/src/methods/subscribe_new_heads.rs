@@ -53,6 +53,16 @@ async fn stream_heads(
     loop {
         let newest = match events.recv().await {
             Ok(ChainEvent::Committed(header)) => header.number,
+            // TODO: notify the client of the reorg; for now only the head is re-read, so
+            // blocks that replace the reverted ones are sent as they are committed.
+            Ok(ChainEvent::Reverted { .. }) => match context.storage.head() {
+                Ok(Some((number, _))) => number,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read head");
+                    return;
+                }
+            },
             Err(RecvError::Lagged(skipped)) => {
                 tracing::debug!(target: "rpc::ws", subscription = id, skipped, "subscriber lagged, reading from storage");
                 match context.storage.head() {

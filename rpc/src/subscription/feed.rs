@@ -70,6 +70,11 @@ impl BlockFeed {
                 Ok(ChainEvent::Committed(header)) => {
                     self.newest = self.newest.max(Some(header.number));
                 }
+                // TODO: tell the consumer about the reorg; for now the feed only stops
+                // counting reverted blocks as committed.
+                Ok(ChainEvent::Reverted { .. }) => {
+                    self.newest = self.storage.head()?.map(|(number, _)| number);
+                }
                 Err(RecvError::Lagged(skipped)) => {
                     tracing::debug!(target: "rpc::ws", skipped, next_block = %self.next, "subscription lagged behind commits, reading from storage");
                     let head = self.storage.head()?.map(|(number, _)| number);
