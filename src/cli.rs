@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use starling_rpc::context::{RpcLimits, WsLimits};
+use starling_sync::gateway::client::GatewayOptions;
+use starling_sync::replay::{FaultConfig, FaultKind};
 use starling_sync::Network;
 
 #[derive(Debug, Parser)]
@@ -87,10 +89,63 @@ pub struct NodeArgs {
     pub poll_interval_ms: u64,
 
     #[command(flatten)]
+    pub gateway: GatewayArgs,
+
+    #[command(flatten)]
     pub rpc_limits: RpcLimitArgs,
 
     #[command(flatten)]
     pub ws_limits: WsLimitArgs,
+}
+
+/// Settings of the feeder-gateway client; the defaults are `GatewayOptions`'.
+#[derive(Args)]
+pub struct GatewayArgs {
+    /// API key of the public feeder gateway, sent as the `X-Throttling-Bypass` header with
+    /// every feeder-gateway request.
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "STARLING_GATEWAY_API_KEY",
+        hide_env_values = true
+    )]
+    pub gateway_api_key: Option<String>,
+
+    /// Milliseconds one feeder-gateway request may take, body included, before it is retried.
+    #[arg(long, value_name = "MS", default_value_t = GatewayOptions::default().request_timeout.as_millis() as u64)]
+    pub gateway_timeout_ms: u64,
+
+    /// Attempts per feeder-gateway request, counting the first, before the block is retried
+    /// as a whole.
+    #[arg(long, value_name = "N", default_value_t = GatewayOptions::default().max_attempts,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub gateway_max_attempts: u32,
+}
+
+impl std::fmt::Debug for GatewayArgs {
+    /// Leaves the API key out, so that logging the arguments does not leak it.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("GatewayArgs")
+            .field(
+                "gateway_api_key",
+                &self.gateway_api_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("gateway_timeout_ms", &self.gateway_timeout_ms)
+            .field("gateway_max_attempts", &self.gateway_max_attempts)
+            .finish()
+    }
+}
+
+impl GatewayArgs {
+    pub fn options(&self) -> GatewayOptions {
+        GatewayOptions {
+            api_key: self.gateway_api_key.clone(),
+            request_timeout: std::time::Duration::from_millis(self.gateway_timeout_ms),
+            max_attempts: self.gateway_max_attempts,
+            ..GatewayOptions::default()
+        }
+    }
 }
 
 /// Limits on what one JSON-RPC request may ask for; the defaults are `RpcLimits`'.
@@ -232,6 +287,60 @@ pub struct ReplayGatewayArgs {
     /// Milliseconds between releases of one more block [default: no releases].
     #[arg(long, value_name = "MS")]
     pub release_interval_ms: Option<u64>,
+
+    /// Fraction of feeder-gateway requests that get an injected fault in place of their
+    /// response, from 0.0 to 1.0.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_fail_rate)]
+    pub fail_rate: f64,
+
+    /// Comma-separated fault kinds to inject: 429 (with Retry-After: 1), 503, timeout (hold
+    /// the request for --timeout-hold-ms), reset (close the connection without a response),
+    /// truncate (HTTP 200 with half of the body).
+    #[arg(
+        long,
+        value_name = "KINDS",
+        value_delimiter = ',',
+        default_value = "429,503,timeout,reset,truncate"
+    )]
+    pub fail_kinds: Vec<FaultKind>,
+
+    /// Milliseconds added before every response.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Milliseconds a timeout fault delays its response; keep it above the client's request
+    /// timeout.
+    #[arg(long, value_name = "MS", default_value_t = FaultConfig::default().timeout_hold.as_millis() as u64)]
+    pub timeout_hold_ms: u64,
+
+    /// Seed of the fault sequence; the same seed fails the same requests, counted in arrival
+    /// order.
+    #[arg(long, value_name = "SEED", default_value_t = 0)]
+    pub fault_seed: u64,
+}
+
+impl ReplayGatewayArgs {
+    pub fn faults(&self) -> FaultConfig {
+        FaultConfig {
+            fail_rate: self.fail_rate,
+            kinds: self.fail_kinds.clone(),
+            latency: std::time::Duration::from_millis(self.latency_ms),
+            timeout_hold: std::time::Duration::from_millis(self.timeout_hold_ms),
+            seed: self.fault_seed,
+        }
+    }
+}
+
+fn parse_fail_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("invalid fail rate '{text}': expected a number from 0.0 to 1.0"))?;
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(format!(
+            "invalid fail rate {rate}: expected a number from 0.0 to 1.0"
+        ));
+    }
+    Ok(rate)
 }
 
 #[derive(Debug, Args)]
@@ -272,5 +381,31 @@ pub enum DbCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Remove every block above a block number, newest first, each block atomically.
+    /// The node must be stopped.
+    Revert {
+        /// Block that becomes the head.
+        #[arg(long, value_name = "N")]
+        to_block: u64,
+
+        /// Database directory.
+        #[arg(long, value_name = "DIR")]
+        db_path: PathBuf,
+    },
+    /// Recompute the hashes, commitments, state roots and parent links of stored blocks
+    /// and report the first mismatch. The node must be stopped.
+    Verify {
+        /// Database directory.
+        #[arg(long, value_name = "DIR")]
+        db_path: PathBuf,
+
+        /// First block to check [default: 0].
+        #[arg(long, value_name = "A")]
+        from: Option<u64>,
+
+        /// Last block to check [default: the head].
+        #[arg(long, value_name = "B")]
+        to: Option<u64>,
     },
 }

@@ -24,6 +24,7 @@ fn main() -> anyhow::Result<()> {
         None => runtime.block_on(node::run(cli.node)),
         Some(Command::ReplayGateway(args)) => {
             let config = starling_sync::replay::ReplayConfig {
+                faults: args.faults(),
                 dir: args.dir,
                 host: args.host,
                 port: args.port,

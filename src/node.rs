@@ -44,7 +44,7 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
         .feeder_gateway_url
         .clone()
         .unwrap_or_else(|| network.default_gateway_url().to_string());
-    let client = GatewayClient::new(&gateway_url)?;
+    let client = GatewayClient::new(&gateway_url, args.gateway.options())?;
     let writer = storage.writer()?;
     let config = SyncConfig {
         network,

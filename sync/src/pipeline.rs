@@ -263,7 +263,7 @@ async fn fetch_new_classes(
         }
 
         let definition = client
-            .class_definition(class_hash)
+            .class_definition(class_hash, number)
             .await?
             .ok_or(BlockError::MissingClass { number, class_hash })?;
         let kind = classes::class_kind(&definition, class_hash, &block.state_diff)
@@ -272,7 +272,7 @@ async fn fetch_new_classes(
             ClassKind::Cairo0 => None,
             ClassKind::Sierra { .. } => Some(
                 client
-                    .compiled_class(class_hash)
+                    .compiled_class(class_hash, number)
                     .await?
                     .ok_or(BlockError::MissingCompiledClass { number, class_hash })?,
             ),

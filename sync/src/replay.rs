@@ -21,21 +21,26 @@
 //! Blocks become visible in order: the first [`ReplayConfig::initial_blocks`] at start, then one
 //! more per [`ReplayConfig::release_interval`]. Requests for a block that is not visible yet
 //! return `BLOCK_NOT_FOUND`, as the real gateway does for a block it has not produced yet.
+//!
+//! [`ReplayConfig::faults`] injects failures for testing clients: a seeded share of the requests
+//! to feeder-gateway endpoints gets, in place of its response, HTTP 429, HTTP 503, a held request, a closed
+//! connection or a truncated body (see [`FaultKind`]).
 
 use std::collections::{BTreeSet, HashMap};
-use std::convert::Infallible;
+use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -63,11 +68,14 @@ const SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);
 /// Pause after a failed `accept`, so that an error such as "too many open files" does not spin.
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
 
+/// `Retry-After` value, in seconds, of an injected HTTP 429.
+const INJECTED_RETRY_AFTER_SECS: u64 = 1;
+
 /// Body type of every response. Only `json_response` and `text_response` construct it.
 type ResponseBody = Full<Bytes>;
 
 /// Settings of a [`ReplayGateway`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReplayConfig {
     /// Recording directory, laid out as described in the module documentation.
     pub dir: PathBuf,
@@ -81,11 +89,13 @@ pub struct ReplayConfig {
     /// Time between two releases of one more block. With `None`, blocks that are not visible at
     /// start are never released.
     pub release_interval: Option<Duration>,
+    /// Injected failures and latency. [`FaultConfig::default`] injects none.
+    pub faults: FaultConfig,
 }
 
 impl ReplayConfig {
     /// Creates a configuration that serves `dir` on 127.0.0.1 at a free port, with every recorded
-    /// block visible from the start.
+    /// block visible from the start and no injected faults.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
@@ -93,8 +103,139 @@ impl ReplayConfig {
             port: 0,
             initial_blocks: None,
             release_interval: None,
+            faults: FaultConfig::default(),
         }
     }
+}
+
+/// Failure that the gateway sends in place of a normal response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FaultKind {
+    /// HTTP 429 with a `Retry-After: 1` header (seconds).
+    TooManyRequests,
+    /// HTTP 503 with a plain-text body.
+    ServiceUnavailable,
+    /// Holds the request for [`FaultConfig::timeout_hold`], then sends the normal response.
+    Timeout,
+    /// Closes the connection without sending a response.
+    Reset,
+    /// HTTP 200 whose body is the first half of the normal response body, whatever its status.
+    Truncate,
+}
+
+impl FaultKind {
+    /// Every kind, in the order of [`FaultKind::name`]'s list.
+    pub const ALL: [FaultKind; 5] = [
+        FaultKind::TooManyRequests,
+        FaultKind::ServiceUnavailable,
+        FaultKind::Timeout,
+        FaultKind::Reset,
+        FaultKind::Truncate,
+    ];
+
+    /// Returns the name used on the command line: `429`, `503`, `timeout`, `reset` or
+    /// `truncate`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::TooManyRequests => "429",
+            FaultKind::ServiceUnavailable => "503",
+            FaultKind::Timeout => "timeout",
+            FaultKind::Reset => "reset",
+            FaultKind::Truncate => "truncate",
+        }
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+impl FromStr for FaultKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.name().eq_ignore_ascii_case(text))
+            .ok_or_else(|| {
+                format!(
+                    "invalid fault kind '{text}': expected 429, 503, timeout, reset or truncate"
+                )
+            })
+    }
+}
+
+/// Fault injection settings of a [`ReplayGateway`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultConfig {
+    /// Probability, from 0.0 to 1.0, that a GET request to a feeder-gateway endpoint gets a
+    /// fault in place of its normal response.
+    pub fail_rate: f64,
+    /// Kinds to inject, each equally likely. Must not be empty when `fail_rate` is above 0.
+    pub kinds: Vec<FaultKind>,
+    /// Delay before every response, faults included.
+    pub latency: Duration,
+    /// Delay of a [`FaultKind::Timeout`] fault before the normal response. Choose it longer than
+    /// the client's request timeout.
+    pub timeout_hold: Duration,
+    /// Seed of the fault sequence. With the same seed, the n-th endpoint request since start gets
+    /// the same fault or none, so a run with one client at a time is reproducible.
+    pub seed: u64,
+}
+
+impl Default for FaultConfig {
+    /// No faults and no latency; `timeout_hold` is 65 s, beyond the node's default request
+    /// timeout of 60 s.
+    fn default() -> Self {
+        Self {
+            fail_rate: 0.0,
+            kinds: FaultKind::ALL.to_vec(),
+            latency: Duration::ZERO,
+            timeout_hold: Duration::from_secs(65),
+            seed: 0,
+        }
+    }
+}
+
+impl FaultConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(0.0..=1.0).contains(&self.fail_rate) {
+            bail!(
+                "fail rate {} is invalid: expected a number from 0.0 to 1.0",
+                self.fail_rate
+            );
+        }
+        if self.fail_rate > 0.0 && self.kinds.is_empty() {
+            bail!("fail rate {} needs at least one fault kind", self.fail_rate);
+        }
+        Ok(())
+    }
+
+    /// Decides the fault of the request with sequence number `sequence`, from the seed alone.
+    fn fault_for(&self, sequence: u64) -> Option<FaultKind> {
+        if self.fail_rate <= 0.0 || self.kinds.is_empty() {
+            return None;
+        }
+        let draw = splitmix64(self.seed ^ splitmix64(sequence));
+        // The top 53 bits give a uniform f64 in [0, 1).
+        let uniform = (draw >> 11) as f64 / (1u64 << 53) as f64;
+        if uniform >= self.fail_rate {
+            return None;
+        }
+        let index = splitmix64(draw) % self.kinds.len() as u64;
+        Some(self.kinds[index as usize])
+    }
+}
+
+/// SplitMix64 finaliser (Sebastiano Vigna): maps a counter to a well-mixed 64-bit value.
+fn splitmix64(value: u64) -> u64 {
+    let mut z = value.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Running replay feeder gateway. Dropping it without [`ReplayGateway::shutdown`] also stops the
@@ -120,6 +261,7 @@ impl ReplayGateway {
         if config.release_interval == Some(Duration::ZERO) {
             bail!("release_interval must be greater than zero; use None to disable releases");
         }
+        config.faults.validate()?;
 
         let dir = config.dir.clone();
         let recording = tokio::task::spawn_blocking(move || Recording::scan(&dir))
@@ -146,6 +288,9 @@ impl ReplayGateway {
             recording,
             visible_blocks: AtomicU64::new(visible_blocks),
             counters: RequestCounters::default(),
+            faults: config.faults.clone(),
+            fault_sequence: AtomicU64::new(0),
+            injected_faults: Default::default(),
         });
         let (shutdown_sender, shutdown_receiver) = watch::channel(false);
         let server_task = tokio::spawn(serve_connections(
@@ -167,6 +312,11 @@ impl ReplayGateway {
             recorded_blocks,
             visible = visible_blocks,
             release_interval_ms = config.release_interval.map(|interval| interval.as_millis()),
+            fail_rate = config.faults.fail_rate,
+            fail_kinds = %FaultKinds(&config.faults.kinds),
+            latency_ms = config.faults.latency.as_millis(),
+            timeout_hold_ms = config.faults.timeout_hold.as_millis(),
+            fault_seed = config.faults.seed,
             "replay gateway started"
         );
         Ok(ReplayGateway {
@@ -200,18 +350,24 @@ impl ReplayGateway {
     }
 
     /// Returns how many GET requests reached `endpoint` (for example `"get_block"`), whatever
-    /// their status. Unknown endpoint names return 0.
+    /// their status, injected faults included. Unknown endpoint names return 0.
     pub fn request_count(&self, endpoint: &str) -> u64 {
         Endpoint::from_name(endpoint).map_or(0, |endpoint| self.state.counters.count(endpoint))
     }
 
     /// Returns how many requests to `endpoint` referred to block `block_number`: by
     /// `blockNumber=N` (counted even when N is not visible), or by `latest` or `blockHash` that
-    /// resolved to N. Unknown endpoint names return 0.
+    /// resolved to N. Unknown endpoint names return 0. Requests that got an injected 429, 503
+    /// or reset in place of their response are not counted here.
     pub fn block_request_count(&self, endpoint: &str, block_number: u64) -> u64 {
         Endpoint::from_name(endpoint).map_or(0, |endpoint| {
             self.state.counters.block_count(endpoint, block_number)
         })
+    }
+
+    /// Returns how many faults of `kind` were injected since start.
+    pub fn fault_count(&self, kind: FaultKind) -> u64 {
+        self.state.injected_faults[kind as usize].load(Ordering::Relaxed)
     }
 
     /// Stops accepting connections and the block releases, then waits up to 5 s for open
@@ -242,6 +398,21 @@ pub async fn run(config: ReplayConfig) -> anyhow::Result<()> {
     let signal = tokio::signal::ctrl_c().await;
     gateway.shutdown().await;
     signal.context("failed to listen for ctrl-c")
+}
+
+/// Comma-separated fault kind names, for the start log line.
+struct FaultKinds<'a>(&'a [FaultKind]);
+
+impl fmt::Display for FaultKinds<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, kind) in self.0.iter().enumerate() {
+            if index > 0 {
+                formatter.write_str(",")?;
+            }
+            formatter.write_str(kind.name())?;
+        }
+        Ok(())
+    }
 }
 
 fn base_url_for(addr: SocketAddr) -> String {
@@ -510,6 +681,12 @@ struct GatewayState {
     /// Blocks `0..visible_blocks` are served. Only the release task increases it.
     visible_blocks: AtomicU64,
     counters: RequestCounters,
+    faults: FaultConfig,
+    /// Sequence number of the next GET request to an endpoint, the input of
+    /// [`FaultConfig::fault_for`].
+    fault_sequence: AtomicU64,
+    /// Injected faults per kind, indexed by `FaultKind as usize`.
+    injected_faults: [AtomicU64; FaultKind::ALL.len()],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -679,19 +856,98 @@ fn text_response(status: StatusCode, body: String) -> Response<ResponseBody> {
 /// Handles one request and logs it at debug level. Every request of every connection passes
 /// through here, so behaviour that applies to all responses (delays, injected failures,
 /// switching recordings) belongs in this function and in [`GatewayState`].
-async fn handle_request<B>(state: &GatewayState, request: &Request<B>) -> Response<ResponseBody> {
+///
+/// Returns [`InjectedReset`] to make the connection close without a response.
+async fn handle_request<B>(
+    state: &GatewayState,
+    request: &Request<B>,
+) -> Result<Response<ResponseBody>, InjectedReset> {
     let path = request.uri().path();
     let query = request.uri().query().unwrap_or("");
-    let response = route(state, request.method(), path, query).await;
+    if !state.faults.latency.is_zero() {
+        tokio::time::sleep(state.faults.latency).await;
+    }
+
+    let endpoint = Endpoint::from_path(path).filter(|_| request.method() == Method::GET);
+    let fault = endpoint.and_then(|endpoint| state.next_fault(endpoint));
+    let response = match fault {
+        None => route(state, request.method(), path, query).await,
+        Some(FaultKind::TooManyRequests) => too_many_requests_response(),
+        Some(FaultKind::ServiceUnavailable) => text_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable: injected fault\n".to_owned(),
+        ),
+        Some(FaultKind::Timeout) => {
+            tokio::time::sleep(state.faults.timeout_hold).await;
+            route(state, request.method(), path, query).await
+        }
+        Some(FaultKind::Reset) => {
+            debug!(target: "replay", path, query, fault = "reset", "closing the connection without a response");
+            return Err(InjectedReset);
+        }
+        Some(FaultKind::Truncate) => {
+            truncate_response(route(state, request.method(), path, query).await).await
+        }
+    };
     debug!(
         target: "replay",
         method = %request.method(),
         path,
         query,
         status = response.status().as_u16(),
+        fault = fault.map(FaultKind::name),
         "served request"
     );
+    Ok(response)
+}
+
+/// Service error that makes hyper close the connection without writing a response.
+#[derive(Debug, thiserror::Error)]
+#[error("connection closed by an injected reset fault")]
+struct InjectedReset;
+
+impl GatewayState {
+    /// Draws the fault of the next endpoint request and counts it. A fault that responds without
+    /// routing (429, 503, reset) also counts the request in [`RequestCounters::record`], but not
+    /// in the per-block counters.
+    fn next_fault(&self, endpoint: Endpoint) -> Option<FaultKind> {
+        if self.faults.fail_rate <= 0.0 {
+            return None;
+        }
+        let sequence = self.fault_sequence.fetch_add(1, Ordering::Relaxed);
+        let kind = self.faults.fault_for(sequence)?;
+        self.injected_faults[kind as usize].fetch_add(1, Ordering::Relaxed);
+        if matches!(
+            kind,
+            FaultKind::TooManyRequests | FaultKind::ServiceUnavailable | FaultKind::Reset
+        ) {
+            self.counters.record(endpoint);
+        }
+        Some(kind)
+    }
+}
+
+fn too_many_requests_response() -> Response<ResponseBody> {
+    let mut response = text_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too Many Requests: injected fault\n".to_owned(),
+    );
     response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(INJECTED_RETRY_AFTER_SECS));
+    response
+}
+
+/// Turns `response` into an HTTP 200 carrying the first half of its body (at least one byte
+/// less than the whole), so that the client receives invalid JSON.
+async fn truncate_response(response: Response<ResponseBody>) -> Response<ResponseBody> {
+    let (mut parts, body) = response.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(never) => match never {},
+    };
+    parts.status = StatusCode::OK;
+    Response::from_parts(parts, Full::new(body.slice(..body.len() / 2)))
 }
 
 async fn route(
@@ -1090,7 +1346,7 @@ async fn serve_connection(
 ) {
     let service = service_fn(move |request: Request<Incoming>| {
         let state = Arc::clone(&state);
-        async move { Ok::<_, Infallible>(handle_request(&state, &request).await) }
+        async move { handle_request(&state, &request).await }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -1317,6 +1573,202 @@ mod tests {
         assert_eq!(base_url_for(v4), "http://127.0.0.1:9545/feeder_gateway");
         assert_eq!(base_url_for(v6), "http://[::1]:9545/feeder_gateway");
         assert_eq!(base_url_for(local), "http://127.0.0.1:9545/feeder_gateway");
+    }
+
+    // --- fault injection (no recordings needed) ---
+
+    /// Starts a gateway over a one-block recording that fails every request with `kind`.
+    async fn start_faulty_gateway(root: &Path, kind: FaultKind) -> ReplayGateway {
+        write_file(
+            root,
+            "block/0.json",
+            r#"{"block_hash": "0x00ab", "block_number": 0}"#,
+        );
+        let config = ReplayConfig {
+            faults: FaultConfig {
+                fail_rate: 1.0,
+                kinds: vec![kind],
+                timeout_hold: Duration::from_millis(600),
+                ..FaultConfig::default()
+            },
+            ..ReplayConfig::new(root)
+        };
+        start_gateway(config).await
+    }
+
+    #[tokio::test]
+    async fn fault_429_has_retry_after() {
+        let root = tempfile::tempdir().unwrap();
+        let gateway = start_faulty_gateway(root.path(), FaultKind::TooManyRequests).await;
+        let url = format!("{}/get_block?blockNumber=0", gateway.base_url());
+
+        let response = http_client().get(&url).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 429);
+        let retry_after = response.headers().get(RETRY_AFTER).cloned();
+        assert_eq!(retry_after, Some(HeaderValue::from_static("1")));
+        assert_eq!(gateway.fault_count(FaultKind::TooManyRequests), 1);
+        assert_eq!(gateway.request_count("get_block"), 1);
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn fault_503_served() {
+        let root = tempfile::tempdir().unwrap();
+        let gateway = start_faulty_gateway(root.path(), FaultKind::ServiceUnavailable).await;
+        let reply = get(
+            &http_client(),
+            &format!("{}/get_block?blockNumber=0", gateway.base_url()),
+        )
+        .await;
+        assert_eq!(reply.status, 503);
+        assert_eq!(gateway.fault_count(FaultKind::ServiceUnavailable), 1);
+        assert_eq!(gateway.fault_count(FaultKind::TooManyRequests), 0);
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn fault_timeout_holds_request() {
+        let root = tempfile::tempdir().unwrap();
+        let gateway = start_faulty_gateway(root.path(), FaultKind::Timeout).await;
+        let url = format!("{}/get_block?blockNumber=0", gateway.base_url());
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_millis(200))
+            .build()
+            .unwrap();
+
+        let error = client
+            .get(&url)
+            .send()
+            .await
+            .expect_err("the hold outlasts 200 ms");
+        assert!(error.is_timeout(), "{error}");
+
+        let started = Instant::now();
+        let reply = get(&http_client(), &url).await;
+        assert_eq!(reply.status, 200, "the held request is answered normally");
+        assert!(started.elapsed() >= Duration::from_millis(600));
+        assert_eq!(gateway.fault_count(FaultKind::Timeout), 2);
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn fault_reset_closes_connection() {
+        let root = tempfile::tempdir().unwrap();
+        let gateway = start_faulty_gateway(root.path(), FaultKind::Reset).await;
+        let url = format!("{}/get_block?blockNumber=0", gateway.base_url());
+
+        let error = http_client()
+            .get(&url)
+            .send()
+            .await
+            .expect_err("a reset sends no response");
+        assert!(!error.is_timeout(), "{error}");
+        assert_eq!(gateway.fault_count(FaultKind::Reset), 1);
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn fault_truncate_cuts_body() {
+        let root = tempfile::tempdir().unwrap();
+        let gateway = start_faulty_gateway(root.path(), FaultKind::Truncate).await;
+        let base = gateway.base_url();
+        let block = r#"{"block_hash": "0x00ab", "block_number": 0}"#;
+
+        let reply = get(&http_client(), &format!("{base}/get_block?blockNumber=0")).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(&reply.body[..], &block.as_bytes()[..block.len() / 2]);
+
+        let missing = get(&http_client(), &format!("{base}/get_block?blockNumber=5")).await;
+        assert_eq!(missing.status, 200, "a truncated error is sent as 200");
+        assert!(serde_json::from_slice::<Value>(&missing.body).is_err());
+        assert_eq!(gateway.fault_count(FaultKind::Truncate), 2);
+        gateway.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn fault_skips_unknown_paths() {
+        let root = tempfile::tempdir().unwrap();
+        let gateway = start_faulty_gateway(root.path(), FaultKind::ServiceUnavailable).await;
+        let reply = get(
+            &http_client(),
+            &format!("{}/no_such_endpoint", gateway.base_url()),
+        )
+        .await;
+        assert_eq!(reply.status, 404);
+        assert_eq!(gateway.fault_count(FaultKind::ServiceUnavailable), 0);
+        gateway.shutdown().await;
+    }
+
+    #[test]
+    fn fault_sequence_follows_seed() {
+        let config = FaultConfig {
+            fail_rate: 0.3,
+            seed: 42,
+            ..FaultConfig::default()
+        };
+        let first: Vec<_> = (0..1000)
+            .map(|sequence| config.fault_for(sequence))
+            .collect();
+        let again: Vec<_> = (0..1000)
+            .map(|sequence| config.fault_for(sequence))
+            .collect();
+        assert_eq!(first, again);
+
+        let other_seed = FaultConfig {
+            seed: 43,
+            ..config.clone()
+        };
+        let other: Vec<_> = (0..1000)
+            .map(|sequence| other_seed.fault_for(sequence))
+            .collect();
+        assert_ne!(first, other);
+
+        let failed = first.iter().filter(|fault| fault.is_some()).count();
+        assert!(
+            (230..=370).contains(&failed),
+            "{failed} of 1000 failed at rate 0.3"
+        );
+        for kind in FaultKind::ALL {
+            assert!(first.contains(&Some(kind)), "{kind} never drawn");
+        }
+        let none = FaultConfig::default();
+        assert!((0..1000).all(|sequence| none.fault_for(sequence).is_none()));
+    }
+
+    #[test]
+    fn fault_kind_names_parse() {
+        for kind in FaultKind::ALL {
+            assert_eq!(kind.name().parse::<FaultKind>(), Ok(kind));
+        }
+        assert_eq!(" Timeout ".parse::<FaultKind>(), Ok(FaultKind::Timeout));
+        let error = "500".parse::<FaultKind>().unwrap_err();
+        assert!(error.contains("invalid fault kind '500'"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn start_rejects_invalid_fail_rate() {
+        let root = tempfile::tempdir().unwrap();
+        write_file(root.path(), "block/0.json", r#"{"block_hash": "0x1"}"#);
+        for (fail_rate, kinds) in [
+            (1.5, FaultKind::ALL.to_vec()),
+            (-0.1, FaultKind::ALL.to_vec()),
+            (f64::NAN, FaultKind::ALL.to_vec()),
+            (0.5, Vec::new()),
+        ] {
+            let config = ReplayConfig {
+                faults: FaultConfig {
+                    fail_rate,
+                    kinds,
+                    ..FaultConfig::default()
+                },
+                ..ReplayConfig::new(root.path())
+            };
+            let error = ReplayGateway::start(config)
+                .await
+                .expect_err("an invalid fault configuration must be rejected");
+            assert!(format!("{error:#}").contains("fail rate"), "{error:#}");
+        }
     }
 
     // --- start-up checks (no recordings needed) ---
