@@ -62,9 +62,16 @@ lint: deps
 test: deps
 	cargo test --workspace
 
-# Hash floor, state-trie updates and block verification; results go in docs/benchmarks.md.
+# Hash floor, state-trie updates and block verification, then JSON-RPC throughput over
+# HTTP on 127.0.0.1; results go in docs/benchmarks.md.
+# The WebSocket fan-out benchmark holds both ends of 10,000 connections in one process,
+# about 20,500 file descriptors, so its line raises the soft `ulimit -n` to the hard
+# limit. It skips, and reports, a subscriber count that does not fit; raise the hard
+# limit (as root, or in /etc/security/limits.conf) to run it.
 bench: deps
 	cargo bench -p starling-sync --bench verification
+	cargo bench -p starling-rpc --bench rpc_load
+	ulimit -n "$$(ulimit -Hn)" && cargo bench -p starling-rpc --bench fanout
 
 clean-data:
 	rm -rf data/demo
