@@ -88,6 +88,11 @@ pub struct NodeArgs {
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub poll_interval_ms: u64,
 
+    /// Maximum number of stored blocks that sync reverts to follow a reorg. A deeper
+    /// reorg stops sync with an error, and RPC keeps serving the stored blocks.
+    #[arg(long, value_name = "BLOCKS", default_value_t = 64)]
+    pub max_reorg_depth: u64,
+
     #[command(flatten)]
     pub gateway: GatewayArgs,
 
@@ -287,6 +292,15 @@ pub struct ReplayGatewayArgs {
     /// Milliseconds between releases of one more block [default: no releases].
     #[arg(long, value_name = "MS")]
     pub release_interval_ms: Option<u64>,
+
+    /// Second recording that shares a prefix with --dir. It is served in place of --dir
+    /// once --switch-after-ms has passed, which simulates a reorg.
+    #[arg(long, value_name = "DIR2")]
+    pub fork_dir: Option<PathBuf>,
+
+    /// Milliseconds from start after which --fork-dir is served.
+    #[arg(long, value_name = "MS", default_value_t = 0, requires = "fork_dir")]
+    pub switch_after_ms: u64,
 
     /// Fraction of feeder-gateway requests that get an injected fault in place of their
     /// response, from 0.0 to 1.0.

@@ -30,6 +30,8 @@ fn main() -> anyhow::Result<()> {
                 port: args.port,
                 initial_blocks: args.initial_blocks,
                 release_interval: args.release_interval_ms.map(Duration::from_millis),
+                fork_dir: args.fork_dir,
+                switch_after: Duration::from_millis(args.switch_after_ms),
             };
             runtime.block_on(starling_sync::replay::run(config))
         }

@@ -50,6 +50,7 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
         network,
         poll_interval: Duration::from_millis(args.poll_interval_ms),
         sync_status,
+        max_reorg_depth: args.max_reorg_depth,
     };
     tracing::info!(target: "node", gateway = client.base_url(), "sync starting");
     let sync = tokio::spawn(starling_sync::run(config, client, writer, storage.clone()));

@@ -11,6 +11,7 @@ pub mod gateway;
 mod network;
 mod pipeline;
 mod progress;
+mod reorg;
 pub mod replay;
 mod signature;
 pub mod synth;

@@ -14,6 +14,7 @@ use crate::convert::{self, ConvertedBlock};
 use crate::gateway::client::{FetchError, GatewayClient};
 use crate::network::Network;
 use crate::progress::Progress;
+use crate::reorg::{self, Reorg, ReorgError};
 use crate::signature::{sequencer_public_key, BlockSignature};
 
 /// Longest wait between two attempts at a failing block.
@@ -35,6 +36,9 @@ pub struct SyncConfig {
     /// Shared progress handle, to which sync publishes its starting block and the
     /// gateway's newest block for `starknet_syncing`.
     pub sync_status: SyncStatus,
+    /// Maximum number of stored blocks reverted to follow a reorg; a deeper reorg stops
+    /// sync with [`SyncError::Reorg`].
+    pub max_reorg_depth: u64,
 }
 
 /// Why sync stopped. Fetch problems are retried forever and never end up here.
@@ -50,6 +54,9 @@ pub enum SyncError {
         attempts: u32,
         error: Box<BlockError>,
     },
+
+    #[error("cannot follow the gateway's reorg: {0}; sync stopped")]
+    Reorg(ReorgError),
 }
 
 /// Why one attempt at a block failed; every kind is retried.
@@ -133,37 +140,78 @@ pub async fn run(
         progress.maybe_report();
 
         let number = writer.next_block_number();
-        let block =
-            match fetch_block(&client, &storage, &writer, number, chain_id, public_key).await {
-                Ok(Some(block)) => block,
-                Ok(None) => {
-                    failures = 0;
-                    tokio::time::sleep(config.poll_interval).await;
-                    continue;
-                }
-                Err(error) => {
-                    failures += 1;
-                    if error.is_verification_failure() {
-                        verification_failures += 1;
-                        if verification_failures >= MAX_VERIFICATION_ATTEMPTS {
-                            log_block_error(config.network, number, failures, None, &error);
-                            return Err(SyncError::VerificationFailed {
-                                number,
-                                head: writer
-                                    .head()
-                                    .map(|(head, _)| head.to_string())
-                                    .unwrap_or_else(|| "none".into()),
-                                attempts: verification_failures,
-                                error: Box::new(error),
-                            });
-                        }
+        let block = match fetch_block(&client, &storage, &writer, number, chain_id, public_key)
+            .await
+        {
+            Ok(Some(block)) => block,
+            Ok(None) => {
+                failures = 0;
+                match reorg::check_tip(&client, &storage, &mut writer, config.max_reorg_depth).await
+                {
+                    Ok(Some(reorg)) => {
+                        after_reorg(&config, &mut progress, &writer, &reorg);
+                        continue;
                     }
-                    let delay = retry_delay(config.poll_interval, failures);
-                    log_block_error(config.network, number, failures, Some(delay), &error);
-                    tokio::time::sleep(delay).await;
-                    continue;
+                    Ok(None) => {}
+                    Err(error) if error.is_retryable() => {
+                        tracing::warn!(target: "sync", %error, "cannot check the gateway's chain for a reorg; retrying at the next poll")
+                    }
+                    Err(error) => return Err(SyncError::Reorg(error)),
                 }
-            };
+                tokio::time::sleep(config.poll_interval).await;
+                continue;
+            }
+            Err(error @ BlockError::ParentMismatch { .. }) if writer.head().is_some() => {
+                match reorg::follow(&client, &storage, &mut writer, config.max_reorg_depth).await {
+                    Ok(Some(reorg)) => {
+                        failures = 0;
+                        verification_failures = 0;
+                        after_reorg(&config, &mut progress, &writer, &reorg);
+                        continue;
+                    }
+                    // The gateway still has the stored head, so the block that did not
+                    // link came from a gateway node in the middle of a reorg, or is
+                    // wrong; log it with both hashes and retry it.
+                    Ok(None) => {
+                        failures += 1;
+                        let delay = retry_delay(config.poll_interval, failures);
+                        log_block_error(config.network, number, failures, Some(delay), &error);
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    Err(walk_error) if walk_error.is_retryable() => {
+                        tracing::warn!(target: "sync", block_number = %number, error = %walk_error, "cannot walk the gateway's chain back to the common ancestor; retrying")
+                    }
+                    Err(walk_error) => return Err(SyncError::Reorg(walk_error)),
+                }
+                failures += 1;
+                let delay = retry_delay(config.poll_interval, failures);
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            Err(error) => {
+                failures += 1;
+                if error.is_verification_failure() {
+                    verification_failures += 1;
+                    if verification_failures >= MAX_VERIFICATION_ATTEMPTS {
+                        log_block_error(config.network, number, failures, None, &error);
+                        return Err(SyncError::VerificationFailed {
+                            number,
+                            head: writer
+                                .head()
+                                .map(|(head, _)| head.to_string())
+                                .unwrap_or_else(|| "none".into()),
+                            attempts: verification_failures,
+                            error: Box::new(error),
+                        });
+                    }
+                }
+                let delay = retry_delay(config.poll_interval, failures);
+                log_block_error(config.network, number, failures, Some(delay), &error);
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        };
 
         let hash = block.header.hash;
         let transactions = block.transactions.len();
@@ -182,6 +230,25 @@ pub async fn run(
             tracing::debug!(target: "sync", block_number = %number, block_hash = %hash, transactions, "block committed");
         }
     }
+}
+
+/// Logs a followed reorg and points progress reporting at the new head.
+fn after_reorg(config: &SyncConfig, progress: &mut Progress, writer: &BlockWriter, reorg: &Reorg) {
+    tracing::warn!(
+        target: "sync",
+        network = %config.network.name(),
+        first_reverted = %reorg.first_reverted,
+        last_reverted = %reorg.last_reverted,
+        stored_hash = %reorg.stored_hash,
+        gateway_hash = %reorg
+            .gateway_hash
+            .map_or_else(|| "none".to_string(), |hash| hash.to_string()),
+        new_head = %writer
+            .head()
+            .map_or_else(|| "none".to_string(), |(number, _)| number.to_string()),
+        "reorg: reverted stored blocks that the gateway's chain no longer contains; hashes are those of the first reverted block"
+    );
+    progress.reverted(writer.head().map(|(number, _)| number));
 }
 
 /// Fetches, converts and checks block `number` and the classes it introduces.

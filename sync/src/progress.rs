@@ -34,6 +34,11 @@ impl Progress {
         self.target = target;
     }
 
+    /// Moves the head back after a reorg reverted blocks.
+    pub fn reverted(&mut self, head: Option<BlockNumber>) {
+        self.head = head;
+    }
+
     pub fn committed(&mut self, number: BlockNumber) {
         self.head = Some(number);
         self.blocks_since_report += 1;

@@ -22,6 +22,11 @@
 //! more per [`ReplayConfig::release_interval`]. Requests for a block that is not visible yet
 //! return `BLOCK_NOT_FOUND`, as the real gateway does for a block it has not produced yet.
 //!
+//! With [`ReplayConfig::fork_dir`] the gateway simulates a reorg: it serves `dir` until
+//! [`ReplayConfig::switch_after`] has passed since start, then serves the fork directory, whose
+//! chain shares a prefix with the first. Classes are looked up in the active directory first,
+//! then in the other one.
+//!
 //! [`ReplayConfig::faults`] injects failures for testing clients: a seeded share of the requests
 //! to feeder-gateway endpoints gets, in place of its response, HTTP 429, HTTP 503, a held request, a closed
 //! connection or a truncated body (see [`FaultKind`]).
@@ -34,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use bytes::Bytes;
@@ -91,6 +96,11 @@ pub struct ReplayConfig {
     pub release_interval: Option<Duration>,
     /// Injected failures and latency. [`FaultConfig::default`] injects none.
     pub faults: FaultConfig,
+    /// Second recording, served in place of `dir` once `switch_after` has passed. `None`
+    /// serves `dir` only.
+    pub fork_dir: Option<PathBuf>,
+    /// Time from start after which `fork_dir` is served. Ignored without `fork_dir`.
+    pub switch_after: Duration,
 }
 
 impl ReplayConfig {
@@ -104,6 +114,8 @@ impl ReplayConfig {
             initial_blocks: None,
             release_interval: None,
             faults: FaultConfig::default(),
+            fork_dir: None,
+            switch_after: Duration::ZERO,
         }
     }
 }
@@ -267,7 +279,21 @@ impl ReplayGateway {
         let recording = tokio::task::spawn_blocking(move || Recording::scan(&dir))
             .await
             .context("the recording scan task panicked")??;
-        let recorded_blocks = recording.block_count;
+        let fork = match config.fork_dir.clone() {
+            Some(fork_dir) => {
+                let recording = tokio::task::spawn_blocking(move || Recording::scan(&fork_dir))
+                    .await
+                    .context("the fork recording scan task panicked")??;
+                Some(Fork {
+                    recording,
+                    switch_at: Instant::now() + config.switch_after,
+                })
+            }
+            None => None,
+        };
+        let recorded_blocks = fork.as_ref().map_or(recording.block_count, |fork| {
+            fork.recording.block_count.max(recording.block_count)
+        });
         let visible_blocks = config
             .initial_blocks
             .map_or(recorded_blocks, |count| count.min(recorded_blocks));
@@ -286,6 +312,7 @@ impl ReplayGateway {
 
         let state = Arc::new(GatewayState {
             recording,
+            fork,
             visible_blocks: AtomicU64::new(visible_blocks),
             counters: RequestCounters::default(),
             faults: config.faults.clone(),
@@ -309,6 +336,8 @@ impl ReplayGateway {
             target: "replay",
             address = %local_addr,
             dir = %config.dir.display(),
+            fork_dir = config.fork_dir.as_ref().map(|dir| dir.display().to_string()),
+            switch_after_ms = config.fork_dir.as_ref().map(|_| config.switch_after.as_millis()),
             recorded_blocks,
             visible = visible_blocks,
             release_interval_ms = config.release_interval.map(|interval| interval.as_millis()),
@@ -344,9 +373,10 @@ impl ReplayGateway {
         self.state.visible_blocks.load(Ordering::Acquire)
     }
 
-    /// Returns the number of blocks in the served range, visible or not.
+    /// Returns the number of blocks in the served range, visible or not. With a fork
+    /// directory, this is the range of the recording served now.
     pub fn recorded_blocks(&self) -> u64 {
-        self.state.recording.block_count
+        self.state.active_recording().block_count
     }
 
     /// Returns how many GET requests reached `endpoint` (for example `"get_block"`), whatever
@@ -678,6 +708,8 @@ fn normalize_hex(text: &str) -> Option<String> {
 #[derive(Debug)]
 struct GatewayState {
     recording: Recording,
+    /// Recording that replaces `recording` from its switch time on.
+    fork: Option<Fork>,
     /// Blocks `0..visible_blocks` are served. Only the release task increases it.
     visible_blocks: AtomicU64,
     counters: RequestCounters,
@@ -687,6 +719,39 @@ struct GatewayState {
     fault_sequence: AtomicU64,
     /// Injected faults per kind, indexed by `FaultKind as usize`.
     injected_faults: [AtomicU64; FaultKind::ALL.len()],
+}
+
+#[derive(Debug)]
+struct Fork {
+    recording: Recording,
+    switch_at: Instant,
+}
+
+impl GatewayState {
+    /// The recording served now: the fork once its switch time has passed, else the first.
+    fn active_recording(&self) -> &Recording {
+        match &self.fork {
+            Some(fork) if Instant::now() >= fork.switch_at => &fork.recording,
+            _ => &self.recording,
+        }
+    }
+
+    /// The recording that is not served now, searched for classes the active one lacks.
+    fn inactive_recording(&self) -> Option<&Recording> {
+        let fork = self.fork.as_ref()?;
+        if Instant::now() >= fork.switch_at {
+            Some(&self.recording)
+        } else {
+            Some(&fork.recording)
+        }
+    }
+
+    /// Visible blocks of the active recording.
+    fn visible_block_count(&self, recording: &Recording) -> u64 {
+        self.visible_blocks
+            .load(Ordering::Acquire)
+            .min(recording.block_count)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -975,13 +1040,29 @@ async fn route(
     state.counters.record(endpoint);
 
     let params = QueryParams::parse(query);
-    let recording = &state.recording;
+    // One recording per request, so a switch during the request cannot mix two chains.
+    let recording = state.active_recording();
+    let other = state.inactive_recording();
     let result = match endpoint {
-        Endpoint::Block => get_block(state, &params).await,
-        Endpoint::StateUpdate => get_state_update(state, &params).await,
-        Endpoint::Signature => get_signature(state, &params).await,
-        Endpoint::ClassByHash => get_class(&recording.classes, &params).await,
-        Endpoint::CompiledClassByClassHash => get_class(&recording.compiled_classes, &params).await,
+        Endpoint::Block => get_block(state, recording, &params).await,
+        Endpoint::StateUpdate => get_state_update(state, recording, &params).await,
+        Endpoint::Signature => get_signature(state, recording, &params).await,
+        Endpoint::ClassByHash => {
+            get_class(
+                &recording.classes,
+                other.map(|other| &other.classes),
+                &params,
+            )
+            .await
+        }
+        Endpoint::CompiledClassByClassHash => {
+            get_class(
+                &recording.compiled_classes,
+                other.map(|other| &other.compiled_classes),
+                &params,
+            )
+            .await
+        }
     };
 
     match result {
@@ -995,9 +1076,13 @@ async fn route(
     }
 }
 
-async fn get_block(state: &GatewayState, params: &QueryParams) -> Result<Bytes, GatewayError> {
-    let block_number = state.resolve_block(Endpoint::Block, params)?;
-    let path = state.recording.block_file(BLOCK_DIR, block_number);
+async fn get_block(
+    state: &GatewayState,
+    recording: &Recording,
+    params: &QueryParams,
+) -> Result<Bytes, GatewayError> {
+    let block_number = state.resolve_block(recording, Endpoint::Block, params)?;
+    let path = recording.block_file(BLOCK_DIR, block_number);
     read_block_file(&path, block_number).await
 }
 
@@ -1006,11 +1091,11 @@ async fn get_block(state: &GatewayState, params: &QueryParams) -> Result<Bytes, 
 /// state update files.
 async fn get_state_update(
     state: &GatewayState,
+    recording: &Recording,
     params: &QueryParams,
 ) -> Result<Bytes, GatewayError> {
     let include_block = parse_include_block(params)?;
-    let block_number = state.resolve_block(Endpoint::StateUpdate, params)?;
-    let recording = &state.recording;
+    let block_number = state.resolve_block(recording, Endpoint::StateUpdate, params)?;
 
     let state_update_path = recording.block_file(STATE_UPDATE_DIR, block_number);
     if !include_block {
@@ -1055,9 +1140,12 @@ struct SignatureBody<'a> {
 
 /// Serves `signature/N.json`. Without it, takes the `signature` array of
 /// `state_update_with_block/N.json` and returns `{"block_hash", "signature"}`.
-async fn get_signature(state: &GatewayState, params: &QueryParams) -> Result<Bytes, GatewayError> {
-    let block_number = state.resolve_block(Endpoint::Signature, params)?;
-    let recording = &state.recording;
+async fn get_signature(
+    state: &GatewayState,
+    recording: &Recording,
+    params: &QueryParams,
+) -> Result<Bytes, GatewayError> {
+    let block_number = state.resolve_block(recording, Endpoint::Signature, params)?;
 
     let signature_path = recording.block_file(SIGNATURE_DIR, block_number);
     if let Some(recorded) = read_optional(&signature_path).await? {
@@ -1090,9 +1178,11 @@ async fn get_signature(state: &GatewayState, params: &QueryParams) -> Result<Byt
     Ok(Bytes::from(body))
 }
 
-/// Serves a class or compiled class by `classHash`. Any `blockNumber` parameter is ignored.
+/// Serves a class or compiled class by `classHash`, from `classes` or else from `fallback`.
+/// Any `blockNumber` parameter is ignored.
 async fn get_class(
     classes: &HashMap<String, PathBuf>,
+    fallback: Option<&HashMap<String, PathBuf>>,
     params: &QueryParams,
 ) -> Result<Bytes, GatewayError> {
     let text = params
@@ -1103,7 +1193,10 @@ async fn get_class(
             "Invalid classHash '{text}': expected a hexadecimal felt such as 0x1a2b."
         ))
     })?;
-    let Some(path) = classes.get(&key) else {
+    let Some(path) = classes
+        .get(&key)
+        .or_else(|| fallback.and_then(|fallback| fallback.get(&key)))
+    else {
         return Err(GatewayError::UndeclaredClass(key));
     };
     read_optional(path)
@@ -1250,16 +1343,21 @@ fn parse_include_block(params: &QueryParams) -> Result<bool, GatewayError> {
 impl GatewayState {
     /// Resolves the block identifier of `params` to a visible block number and records the
     /// request in the per-block counters.
-    fn resolve_block(&self, endpoint: Endpoint, params: &QueryParams) -> Result<u64, GatewayError> {
+    fn resolve_block(
+        &self,
+        recording: &Recording,
+        endpoint: Endpoint,
+        params: &QueryParams,
+    ) -> Result<u64, GatewayError> {
         let block_id = parse_block_id(params)?;
-        let visible_blocks = self.visible_blocks.load(Ordering::Acquire);
+        let visible_blocks = self.visible_block_count(recording);
         let resolved = match &block_id {
             BlockId::Number(number) if *number < visible_blocks => Ok(*number),
             BlockId::Number(number) => Err(GatewayError::BlockNumberNotFound(*number)),
             BlockId::Latest => visible_blocks
                 .checked_sub(1)
                 .ok_or(GatewayError::NoBlockReleased),
-            BlockId::Hash(key) => match self.recording.block_numbers_by_hash.get(key) {
+            BlockId::Hash(key) => match recording.block_numbers_by_hash.get(key) {
                 Some(&number) if number < visible_blocks => Ok(number),
                 _ => Err(GatewayError::BlockHashNotFound(key.clone())),
             },
@@ -1371,7 +1469,12 @@ async fn release_blocks(
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let recorded_blocks = state.recording.block_count;
+    let recorded_blocks = state
+        .fork
+        .as_ref()
+        .map_or(state.recording.block_count, |fork| {
+            fork.recording.block_count.max(state.recording.block_count)
+        });
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
 

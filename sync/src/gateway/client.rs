@@ -218,6 +218,26 @@ impl GatewayClient {
         .await
     }
 
+    /// Hash of block `number` on the gateway's chain, or `None` if the gateway does not
+    /// have the block. Only `block_hash` is decoded, so a gateway that ignores
+    /// `headerOnly` and sends the full block also works.
+    pub async fn block_hash(&self, number: BlockNumber) -> Result<Option<BlockHash>, FetchError> {
+        #[derive(serde::Deserialize)]
+        struct Header {
+            #[serde(with = "super::wire::felt_serde")]
+            block_hash: Felt,
+        }
+
+        let query = [
+            ("blockNumber", number.to_string()),
+            ("headerOnly", "true".to_string()),
+        ];
+        self.fetch("get_block", &query, Some(number), |body| {
+            serde_json::from_slice::<Header>(body).map(|header| BlockHash(header.block_hash))
+        })
+        .await
+    }
+
     /// The sequencer's signature of block `number`; `None` if the gateway has none.
     pub async fn signature(
         &self,
