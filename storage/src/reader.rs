@@ -1,5 +1,5 @@
-//! Reads of committed data. Each read sees only whole blocks, because a block's data
-//! and the head pointer are written in one batch.
+//! Reads of committed data. A read returns data of whole blocks only, because a block's
+//! data and the head pointer are written in one batch.
 
 use rocksdb::{Direction, IteratorMode, ReadOptions};
 use starknet_types_core::felt::Felt;
@@ -16,7 +16,7 @@ use crate::types::{
     BlockHash, BlockNumber, ClassHash, ContractAddress, StorageKey, TransactionHash,
 };
 
-/// Where a transaction sits in the chain.
+/// Position of a transaction in the chain: block number and index in the block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TransactionLocation {
     pub block_number: BlockNumber,
