@@ -157,3 +157,53 @@ async fn reorg_of_two_blocks() {
 async fn reorg_of_ten_blocks() {
     follow_reorg(10).await;
 }
+
+/// A reorg deeper than `--max-reorg-depth` stops sync on chain A, which RPC keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reorg_deeper_than_limit_stops_sync() {
+    let depth = 10;
+    let fork_at = BLOCKS - depth;
+    let work = tempfile::tempdir().unwrap();
+    let chain_a = work.path().join("a");
+    let chain_b = work.path().join("b");
+    synth_fork(&chain_a, &chain_b, fork_at);
+    let hash_a = recorded_hash(&chain_a, LAST);
+
+    let gateway_a = start_gateway(&chain_a, 0, None, None).await;
+    let port = gateway_a.local_addr().port();
+    let node = Node::start_with_args(
+        "sepolia",
+        &work.path().join("db"),
+        &gateway_a.base_url(),
+        &work.path().join("node.log"),
+        &["--max-reorg-depth", "5"],
+    );
+    let mut client = node.connect().await;
+    client.wait_for_head(LAST, Duration::from_secs(40)).await;
+
+    gateway_a.shutdown().await;
+    let mut config = ReplayConfig::new(&chain_a);
+    config.port = port;
+    config.fork_dir = Some(chain_b.clone());
+    config.switch_after = Duration::ZERO;
+    let gateway_b = ReplayGateway::start(config)
+        .await
+        .expect("replay gateway with the fork directory starts");
+
+    let log = node
+        .wait_for_log("sync stopped", Duration::from_secs(30))
+        .await;
+    assert!(
+        log.contains("--max-reorg-depth 5"),
+        "the error names the limit:\n{log}"
+    );
+    assert!(
+        !log.contains("reorg: reverted stored blocks"),
+        "nothing may be reverted:\n{log}"
+    );
+    assert_eq!(block_hash_at(&mut client, LAST).await, json!(hash_a));
+    client.wait_for_head(LAST, Duration::from_secs(5)).await;
+
+    drop(node);
+    gateway_b.shutdown().await;
+}

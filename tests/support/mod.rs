@@ -82,6 +82,17 @@ impl Node {
     /// Starts the real binary on `db_path`, syncing from `gateway_url`, with `--ws` and
     /// `--http` on free ports of 127.0.0.1.
     pub fn start(network: &str, db_path: &Path, gateway_url: &str, log_path: &Path) -> Node {
+        Node::start_with_args(network, db_path, gateway_url, log_path, &[])
+    }
+
+    /// Like [`Node::start`], with `extra` flags appended to the command line.
+    pub fn start_with_args(
+        network: &str,
+        db_path: &Path,
+        gateway_url: &str,
+        log_path: &Path,
+        extra: &[&str],
+    ) -> Node {
         let ws_port = free_port();
         let http_port = free_port();
         let log = File::create(log_path).unwrap();
@@ -95,6 +106,7 @@ impl Node {
             .args(["--http", "--http-host", "127.0.0.1", "--http-port"])
             .arg(http_port.to_string())
             .args(["--poll-interval-ms", "100"])
+            .args(extra)
             .env("RUST_LOG", "info,sync=debug")
             .stdout(Stdio::null())
             .stderr(log)
