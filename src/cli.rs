@@ -160,7 +160,7 @@ pub struct RpcLimitArgs {
     #[arg(long, value_name = "BYTES", default_value_t = RpcLimits::default().max_request_bytes)]
     pub rpc_max_request_bytes: usize,
 
-    /// Most requests in one JSON-RPC batch.
+    /// Maximum number of requests in one JSON-RPC batch.
     #[arg(long, value_name = "N", default_value_t = RpcLimits::default().max_batch_size)]
     pub rpc_max_batch_size: usize,
 
@@ -172,11 +172,12 @@ pub struct RpcLimitArgs {
     #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_chunk_size)]
     pub rpc_events_max_chunk_size: usize,
 
-    /// Most keys in one starknet_getEvents filter, over all positions (more is error 34).
+    /// Maximum number of keys in one starknet_getEvents filter, over all positions (more is
+    /// error 34).
     #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_keys)]
     pub rpc_events_max_keys: usize,
 
-    /// Most addresses in one v0.10 starknet_getEvents filter.
+    /// Maximum number of addresses in one v0.10 starknet_getEvents filter.
     #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_addresses)]
     pub rpc_events_max_addresses: usize,
 
@@ -241,7 +242,7 @@ pub struct WsLimitArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = WsLimits::default().max_stall_secs)]
     pub ws_max_stall_secs: u64,
 
-    /// Seconds between pings; a client that has not answered by the next ping is
+    /// Seconds between pings; a client that has not sent a pong by the next ping is
     /// disconnected.
     #[arg(long, value_name = "SECONDS", default_value_t = WsLimits::default().ping_interval_secs)]
     pub ws_ping_interval_secs: u64,

@@ -22,7 +22,7 @@ const VERSIONS: &[(&str, &str)] = &[
     ("/rpc/v0_10", "0.10.3"),
 ];
 
-/// Methods outside the read API: they answer -32601 until execution exists.
+/// Methods outside the read API: they return -32601 until execution exists.
 const NOT_SERVED: &[&str] = &[
     "starknet_call",
     "starknet_estimateFee",
@@ -189,7 +189,7 @@ impl Recorded {
     }
 }
 
-/// The first storage write of the recording's blocks 1..=head: (contract, key).
+/// Returns the first storage write of the recording's blocks 1..=head: (contract, key).
 fn first_storage_write(recording: &Path, head: u64) -> (String, String) {
     for number in 1..=head {
         let update = read_json(&recording.join(format!("state_update/{number}.json")));

@@ -96,7 +96,7 @@ async fn follow_reorg(depth: u64) {
     assert_eq!(block_hash_at(&mut client, LAST).await, json!(hash_a));
 
     // Restart the gateway on the same port with B as its fork directory, switching at once,
-    // so the node sees its chain replaced under it.
+    // so the node finds its chain replaced under it.
     gateway_a.shutdown().await;
     let mut config = ReplayConfig::new(&chain_a);
     config.port = port;

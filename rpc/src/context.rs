@@ -26,10 +26,10 @@ pub struct RpcContext {
 /// Limits on the work one request may ask for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RpcLimits {
-    /// Largest HTTP request body or WebSocket message, in bytes. A larger HTTP body is
-    /// answered with HTTP 413; a larger WebSocket message closes the connection.
+    /// Largest HTTP request body or WebSocket message, in bytes. A larger HTTP body gets
+    /// HTTP 413, and a larger WebSocket message closes the connection.
     pub max_request_bytes: usize,
-    /// Most requests in one batch; a larger batch is answered with one -32600 error.
+    /// Most requests in one batch; a larger batch gets one -32600 error.
     pub max_batch_size: usize,
     /// Most HTTP requests handled at once; further requests wait for a slot.
     pub max_concurrent_requests: usize,
@@ -100,7 +100,7 @@ pub struct WsLimits {
     /// Seconds a client may leave one message unread (the socket accepts no more bytes)
     /// before the node closes the connection with a close frame that names the reason.
     pub max_stall_secs: u64,
-    /// Seconds between pings. A connection that has not answered a ping by the next one
+    /// Seconds between pings. A connection that has not sent a pong by the next ping
     /// is closed.
     pub ping_interval_secs: u64,
 }
@@ -137,7 +137,7 @@ pub enum ResolvedBlock {
 }
 
 impl ResolvedBlock {
-    /// The committed block whose state a read at this block id sees.
+    /// Returns the committed block whose state a read at this block id uses.
     pub fn state_block(&self) -> BlockNumber {
         match self {
             ResolvedBlock::Committed(header) => header.number,
@@ -173,7 +173,7 @@ impl RpcContext {
         self
     }
 
-    /// The newest committed header, or error 24 when there is none.
+    /// Returns the newest committed header, or error 24 when there is none.
     pub fn latest_header(&self) -> Result<BlockHeader, RpcError> {
         let (number, _) = self.storage.head()?.ok_or_else(RpcError::block_not_found)?;
         self.storage

@@ -1,4 +1,4 @@
-//! Which methods each served API has, taken from the method lists of each spec version.
+//! Method lists of each served API, taken from each spec version.
 
 use crate::version::Api;
 
@@ -75,7 +75,7 @@ pub fn takes_no_params(method: &str) -> bool {
     WITHOUT_PARAMS.contains(&method)
 }
 
-/// Whether `api` serves `method`. Methods outside these lists answer -32601.
+/// Whether `api` serves `method`. Methods outside these lists get -32601.
 pub fn is_served(api: Api, method: &str) -> bool {
     let in_list = |list: &[&str]| list.contains(&method);
     match api {

@@ -3,7 +3,7 @@
 //!
 //! A client that leaves a message unread for [`WsLimits::max_stall_secs`], or does not
 //! respond to a ping before the next one, is disconnected with a close frame whose reason
-//! says why. Queued notifications are then lost, and the reason tells the client to
+//! states why. Queued notifications are then lost, and the reason tells the client to
 //! subscribe again from the last block it received.
 
 use std::net::SocketAddr;

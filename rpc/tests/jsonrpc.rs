@@ -311,7 +311,7 @@ async fn unknown_block_is_error_24() {
 #[tokio::test]
 async fn tag_of_another_version_is_invalid_params() {
     let servers = start().await;
-    // `/v0_8` knows `pending`, not `pre_confirmed`.
+    // `/v0_8` accepts `pending`, not `pre_confirmed`.
     let response = reply(&servers, r#"{"jsonrpc":"2.0","method":"starknet_getBlockTransactionCount","params":["pre_confirmed"],"id":1}"#).await;
     assert_eq!(response["error"]["code"], -32602);
 }

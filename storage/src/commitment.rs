@@ -21,7 +21,7 @@ pub struct StateRoots {
 }
 
 impl StateRoots {
-    /// The global state root of the spec (`new_root` in state updates).
+    /// Returns the global state root of the spec (`new_root` in state updates).
     pub fn global_root(&self) -> Felt {
         trie::global_root(self.contracts_root, self.classes_root)
     }
@@ -217,7 +217,7 @@ impl Storage {
     }
 }
 
-/// What a state diff changes for one contract.
+/// Changes a state diff makes to one contract.
 #[derive(Default)]
 struct ContractChange {
     storage: Vec<(Felt, Felt)>,

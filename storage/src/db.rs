@@ -23,7 +23,7 @@ const EVENT_CHANNEL_CAPACITY: usize = 1024;
 /// and recent history in memory on a small machine; RocksDB's default is 32 MiB.
 const BLOCK_CACHE_BYTES: usize = 256 << 20;
 
-/// Which chain a database belongs to, fixed when it is created.
+/// Chain a database belongs to, fixed when it is created.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainInfo {
     pub network: String,
@@ -92,7 +92,7 @@ impl Storage {
     }
 
     /// Opens an existing database for writing without the startup repair, so that a
-    /// checker such as `starling db verify` sees damage instead of having it unwound.
+    /// checker such as `starling db verify` reports damage instead of having it unwound.
     pub fn open_existing_unrepaired(path: &Path) -> StorageResult<Self> {
         if !path.join("CURRENT").exists() {
             return Err(StorageError::NotFound {
@@ -215,7 +215,7 @@ fn db_options(create: bool) -> Options {
     // Two background threads match the smallest machines the node targets; RocksDB
     // uses them for flushes and compactions.
     options.increase_parallelism(2);
-    // LZ4 is cheap enough for every level; the bottommost level, which holds most of
+    // LZ4 is cheap enough for every level; the bottommost level, which contains most of
     // the data of a synced node, gets the denser zstd.
     options.set_compression_type(DBCompressionType::Lz4);
     options.set_bottommost_compression_type(DBCompressionType::Zstd);
@@ -233,7 +233,7 @@ fn column_descriptors() -> Vec<ColumnFamilyDescriptor> {
         .map(|name| {
             let mut table = BlockBasedOptions::default();
             table.set_block_cache(&cache);
-            // Point lookups by hash dominate; a 10-bit bloom filter answers most misses
+            // Point lookups by hash dominate; a 10-bit bloom filter rules out most misses
             // without reading a data block.
             table.set_bloom_filter(10.0, false);
             let mut options = db_options(true);

@@ -73,12 +73,12 @@ impl Storage {
         }
     }
 
-    /// All transactions of a block, in block order.
+    /// Reads all transactions of a block, in block order.
     pub fn transactions(&self, number: BlockNumber) -> StorageResult<Vec<Transaction>> {
         self.block_values(schema::TRANSACTIONS, number, "transaction")
     }
 
-    /// All receipts of a block, in block order.
+    /// Reads all receipts of a block, in block order.
     pub fn receipts(&self, number: BlockNumber) -> StorageResult<Vec<Receipt>> {
         self.block_values(schema::RECEIPTS, number, "receipt")
     }
@@ -180,7 +180,7 @@ impl Storage {
         Ok(self.class_info(hash)?.is_some())
     }
 
-    /// The class definition JSON as the gateway served it.
+    /// Reads the class definition JSON as the gateway served it.
     pub fn class_definition(&self, hash: ClassHash) -> StorageResult<Option<Vec<u8>>> {
         self.inner
             .db
@@ -189,7 +189,7 @@ impl Storage {
             .transpose()
     }
 
-    /// The CASM JSON of a Sierra class.
+    /// Reads the CASM JSON of a Sierra class.
     pub fn compiled_class(&self, hash: ClassHash) -> StorageResult<Option<Vec<u8>>> {
         self.inner
             .db

@@ -70,7 +70,7 @@ impl BlockWriter {
 
         let header = Arc::new(block.header);
         self.head = Some((header.number, header.hash));
-        // No receiver is normal: nobody subscribed yet.
+        // No receiver is normal: no client has subscribed yet.
         let _ = self
             .storage
             .inner

@@ -17,7 +17,7 @@ use crate::progress::Progress;
 use crate::reorg::{self, Reorg, ReorgError};
 use crate::signature::{sequencer_public_key, BlockSignature};
 
-/// Longest wait between two attempts at a failing block.
+/// Maximum wait between two attempts at a failing block.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 /// Attempts at a block whose data fails verification before sync stops. A second and
@@ -41,7 +41,7 @@ pub struct SyncConfig {
     pub max_reorg_depth: u64,
 }
 
-/// Why sync stopped. Fetch problems are retried forever and never end up here.
+/// Reason sync stopped. Fetch problems are retried forever and never end up here.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("storage failed: {0}")]
@@ -59,7 +59,7 @@ pub enum SyncError {
     Reorg(ReorgError),
 }
 
-/// Why one attempt at a block failed; every kind is retried.
+/// Reason one attempt at a block failed. Every kind is retried.
 #[derive(Debug, thiserror::Error)]
 pub enum BlockError {
     #[error(transparent)]
@@ -366,8 +366,8 @@ fn retry_delay(poll_interval: Duration, failures: u32) -> Duration {
 }
 
 impl BlockError {
-    /// Whether the block's data contradicts itself or the stored chain, as opposed to
-    /// being unavailable.
+    /// Returns whether the block's data contradicts itself or the stored chain, as
+    /// opposed to being unavailable.
     pub fn is_verification_failure(&self) -> bool {
         matches!(
             self,

@@ -728,7 +728,8 @@ struct Fork {
 }
 
 impl GatewayState {
-    /// The recording served now: the fork once its switch time has passed, else the first.
+    /// Returns the recording served now: the fork once its switch time has passed, else the
+    /// first.
     fn active_recording(&self) -> &Recording {
         match &self.fork {
             Some(fork) if Instant::now() >= fork.switch_at => &fork.recording,
@@ -736,7 +737,8 @@ impl GatewayState {
         }
     }
 
-    /// The recording that is not served now, searched for classes the active one lacks.
+    /// Returns the recording that is not served now, searched for classes the active one
+    /// lacks.
     fn inactive_recording(&self) -> Option<&Recording> {
         let fork = self.fork.as_ref()?;
         if Instant::now() >= fork.switch_at {

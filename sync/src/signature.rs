@@ -27,7 +27,7 @@ pub fn sequencer_public_key(network: Network) -> Felt {
     }
 }
 
-/// A signature and the values the gateway says it signs.
+/// A signature and the values the gateway reports it signs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockSignature {
     pub signature: Vec<Felt>,

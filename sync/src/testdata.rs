@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// The recordings folder (`STARLING_FGW_DIR`, by default `shared/fgw` beside the
+/// Returns the recordings folder (`STARLING_FGW_DIR`, by default `shared/fgw` beside the
 /// checkout), or `None` after printing why the calling test is skipped. With
 /// `STARLING_REQUIRE_DATA=1` a missing folder fails the test instead.
 pub fn recordings_dir() -> Option<PathBuf> {
@@ -24,7 +24,7 @@ pub fn recordings_dir() -> Option<PathBuf> {
     None
 }
 
-/// Every `.json` file below `dir`, sorted, as paths.
+/// Lists every `.json` file below `dir`, sorted.
 pub fn json_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];

@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// The recorded feeder-gateway responses, or `None` (after printing why) when they are
+/// Returns the recorded feeder-gateway responses, or `None` (after printing why) when they are
 /// missing and `STARLING_REQUIRE_DATA` is not set.
 pub fn fgw_dir(network: &str) -> Option<PathBuf> {
     let root = std::env::var_os("STARLING_FGW_DIR")

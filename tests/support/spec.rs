@@ -20,7 +20,7 @@ pub struct MethodSpec {
     pub error_codes: Vec<i64>,
 }
 
-/// The spec directory (`STARLING_SPECS_DIR`, by default `shared/specs` beside the
+/// Returns the spec directory (`STARLING_SPECS_DIR`, by default `shared/specs` beside the
 /// checkout), or `None` after printing why, unless `STARLING_REQUIRE_DATA` is set.
 pub fn specs_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("STARLING_SPECS_DIR")
@@ -103,7 +103,7 @@ impl Spec {
             return Ok(());
         }
 
-        // A failed `anyOf` only says that no branch matched: explain each branch.
+        // A failed `anyOf` only reports that no branch matched, so explain each branch.
         let mut report = errors;
         let branches = self.resolve(&schema)["anyOf"]
             .as_array()
@@ -178,7 +178,7 @@ fn error_code(components: &Map<String, Value>, error: &Value) -> i64 {
 /// Turns every `oneOf` into `anyOf`. The specs' `oneOf` branches overlap because
 /// they allow additional properties: a committed block is also a valid pre-confirmed
 /// block, and an INVOKE v1 transaction also matches looser variants. Strict `oneOf`
-/// would reject every such valid answer; each branch is still checked in full.
+/// would reject every such valid result; each branch is still checked in full.
 fn relax_one_of(value: &mut Value) {
     match value {
         Value::Object(object) => {

@@ -66,10 +66,7 @@ mod tests {
     }
 
     fn call(context: &RpcContext, api: Api, params: Value) -> Result<Value, RpcError> {
-        let Value::Array(values) = params else {
-            panic!("tests pass positional params");
-        };
-        handle(context, api, &Params::Positional(values))
+        handle(context, api, &crate::test_support::params_from(params))
     }
 
     #[test]

@@ -38,7 +38,7 @@ impl BlockFeed {
         })
     }
 
-    /// The head when the feed subscribed.
+    /// Head block when the feed subscribed.
     pub fn head(&self) -> Option<BlockNumber> {
         self.head
     }

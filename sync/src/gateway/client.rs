@@ -17,7 +17,7 @@ use super::wire::{BlockSignature, GatewayError, StateUpdateWithBlock};
 /// CHANGELOG), so that the public gateway does not throttle the node.
 pub const API_KEY_HEADER: &str = "X-Throttling-Bypass";
 
-/// Longest wait honoured from a `Retry-After` header, so that one response cannot stall sync for
+/// Maximum wait honoured from a `Retry-After` header, so that one response cannot stall sync for
 /// hours.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -64,7 +64,7 @@ impl fmt::Debug for GatewayOptions {
     }
 }
 
-/// Why a gateway request failed.
+/// Reason a gateway request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("request to {endpoint} failed: {source}")]
@@ -238,7 +238,7 @@ impl GatewayClient {
         .await
     }
 
-    /// The sequencer's signature of block `number`; `None` if the gateway has none.
+    /// Fetches the sequencer's signature of block `number`; `None` if the gateway has none.
     pub async fn signature(
         &self,
         number: BlockNumber,
@@ -340,7 +340,7 @@ impl GatewayClient {
         }
     }
 
-    /// GETs an endpoint once. The gateway's "not found" answers (unknown block or class)
+    /// GETs an endpoint once. The gateway's "not found" responses (unknown block or class)
     /// become `Ok(None)`; every other failure is an error.
     async fn get(
         &self,
@@ -437,7 +437,7 @@ mod tests {
     /// Bound on every test's wait for the client.
     const TEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-    /// HTTP/1.1 server on 127.0.0.1 that answers the n-th connection with the n-th scripted
+    /// HTTP/1.1 server on 127.0.0.1 that replies to the n-th connection with the n-th scripted
     /// response (raw bytes, then close) and HTTP 500 once the script is used up. Returns the
     /// base URL and the request heads it received.
     async fn scripted_server(script: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
