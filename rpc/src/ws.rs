@@ -224,9 +224,15 @@ async fn write_messages(
     }
 }
 
+/// Least time a stalled client gets to read the close frame, however short
+/// `max_stall_secs` is: a client that wakes up just after the stall limit still learns
+/// why it was disconnected.
+const MIN_CLOSE_GRACE: Duration = Duration::from_secs(5);
+
 /// Sends a close frame with `reason` behind whatever is still buffered, giving the
-/// client `grace` to read it, then drops the connection.
+/// client `grace` (at least [`MIN_CLOSE_GRACE`]) to read it, then drops the connection.
 async fn close(mut sink: Sink, reason: String, grace: Duration) {
+    let grace = grace.max(MIN_CLOSE_GRACE);
     // A close reason has at most 123 bytes; the reasons built here are ASCII.
     let mut reason = reason;
     reason.truncate(123);

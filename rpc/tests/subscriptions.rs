@@ -26,6 +26,9 @@ const KEY_2: u64 = 0x12;
 struct Server {
     storage: Storage,
     writer: BlockWriter,
+    /// Added to every block hash, so that blocks committed after a revert differ from
+    /// the reverted ones.
+    fork: u64,
     address: std::net::SocketAddr,
     _dir: tempfile::TempDir,
 }
@@ -45,6 +48,7 @@ async fn start_server(limits: WsLimits) -> Server {
     Server {
         storage,
         writer,
+        fork: 0,
         address,
         _dir: dir,
     }
@@ -84,7 +88,7 @@ impl Server {
         let mut block = BlockCommit {
             header: BlockHeader {
                 number: BlockNumber(number),
-                hash: BlockHash(Felt::from(0xb000_0000 + number)),
+                hash: BlockHash(Felt::from(0xb000_0000 + number + self.fork)),
                 parent_hash: parent.map(|(_, hash)| hash).unwrap_or(BlockHash::ZERO),
                 state_root: Felt::ZERO,
                 timestamp: 1_700_000_000 + number,
@@ -138,6 +142,56 @@ impl Server {
         block.header.transaction_count = block.transactions.len() as u64;
         self.writer.commit(block).unwrap().as_ref().clone()
     }
+}
+
+fn block_hash(number: u64, fork: u64) -> String {
+    format!("{:#x}", 0xb000_0000 + number + fork)
+}
+
+/// Subscribes while notifications of earlier subscriptions may arrive; those are kept
+/// in `buffer`. Returns the subscription id.
+async fn subscribe_buffered(
+    socket: &mut Socket,
+    method: &str,
+    params: Value,
+    buffer: &mut Vec<Value>,
+) -> String {
+    send(socket, method, params).await;
+    loop {
+        let message = receive(socket, WAIT).await.expect("a response");
+        if message.get("id").is_some() {
+            return message["result"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} failed: {message}"))
+                .to_string();
+        }
+        buffer.push(message);
+    }
+}
+
+/// Takes the notifications in `buffer`, then reads messages until the socket stays
+/// quiet, and groups them by subscription id, each as (method, result) in arrival order.
+async fn drain(
+    socket: &mut Socket,
+    buffer: &mut Vec<Value>,
+) -> std::collections::HashMap<String, Vec<(String, Value)>> {
+    let mut messages = std::mem::take(buffer);
+    while let Some(message) = receive(socket, QUIET).await {
+        messages.push(message);
+    }
+    let mut by_subscription = std::collections::HashMap::<String, Vec<(String, Value)>>::new();
+    for message in messages {
+        let id = message["params"]["subscription_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not a notification: {message}"))
+            .to_string();
+        let method = message["method"].as_str().unwrap().to_string();
+        by_subscription
+            .entry(id)
+            .or_default()
+            .push((method, message["params"]["result"].clone()));
+    }
+    by_subscription
 }
 
 async fn send(socket: &mut Socket, method: &str, params: Value) {
@@ -680,7 +734,7 @@ async fn slow_reader_is_closed_with_reason_and_resumes() {
         server.commit_empty();
     }
     // Longer than `max_stall_secs`, and shorter than the stall plus the grace the server
-    // gives the close frame (also `max_stall_secs`).
+    // gives the close frame (at least 5 s).
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let mut close_reason = None;
@@ -731,4 +785,253 @@ async fn slow_reader_is_closed_with_reason_and_resumes() {
     .await;
     let first = notification(&mut resumed, "starknet_subscriptionNewHeads", &id).await;
     assert_eq!(first["block_number"], last_seen + 1);
+}
+
+/// One transaction from ALICE with one event per block.
+fn alice_transaction() -> Vec<TestTransaction> {
+    vec![TestTransaction {
+        sender: ALICE,
+        events: vec![event(ALICE, &[KEY_1])],
+    }]
+}
+
+#[tokio::test]
+async fn reorg_is_sent_once_per_subscription_before_the_new_chain() {
+    let mut server = start_server(WsLimits::default()).await;
+    for _ in 0..=5 {
+        server.commit(alice_transaction());
+    }
+    let moved = format!("{:#x}", transaction_hash(4, 0));
+
+    // Per path: the subscriptions, and whether each gets a reorg notification.
+    let mut sockets = Vec::new();
+    for path in VERSIONS {
+        let mut socket = server.connect(path).await;
+        let mut buffer = Vec::new();
+        let mut subscriptions = vec![
+            (
+                subscribe_buffered(&mut socket, "starknet_subscribeNewHeads", json!({}), &mut buffer).await,
+                "heads",
+                true,
+            ),
+            (
+                subscribe_buffered(
+                    &mut socket,
+                    "starknet_subscribeEvents",
+                    json!({ "from_address": format!("{ALICE:#x}"), "block_id": { "block_number": 0 } }),
+                    &mut buffer,
+                )
+                .await,
+                "events",
+                true,
+            ),
+            (
+                subscribe_buffered(
+                    &mut socket,
+                    "starknet_subscribeTransactionStatus",
+                    json!({ "transaction_hash": moved }),
+                    &mut buffer,
+                )
+                .await,
+                "status",
+                true,
+            ),
+        ];
+        if path == "/v0_8" {
+            let id = subscribe_buffered(
+                &mut socket,
+                "starknet_subscribePendingTransactions",
+                json!({}),
+                &mut buffer,
+            )
+            .await;
+            subscriptions.push((id, "transactions", false));
+        } else {
+            // From v0.10 on the specs list these subscriptions among the reorg's receivers.
+            let reorgs = path == "/v0_10";
+            let id = subscribe_buffered(
+                &mut socket,
+                "starknet_subscribeNewTransactions",
+                json!({}),
+                &mut buffer,
+            )
+            .await;
+            subscriptions.push((id, "transactions", reorgs));
+            let id = subscribe_buffered(
+                &mut socket,
+                "starknet_subscribeNewTransactionReceipts",
+                json!({}),
+                &mut buffer,
+            )
+            .await;
+            subscriptions.push((id, "receipts", reorgs));
+        }
+        let before = drain(&mut socket, &mut buffer).await;
+        let heads = subscriptions[0].0.clone();
+        assert_eq!(before[&heads].len(), 1, "{path}: the head");
+        let events = subscriptions[1].0.clone();
+        assert_eq!(before[&events].len(), 6, "{path}: one event per block");
+        sockets.push((path, socket, subscriptions));
+    }
+
+    // Blocks 3 to 5 are replaced by 3' to 6'.
+    server.writer.revert_to(BlockNumber(2), 64).unwrap();
+    server.fork = 0x100_0000;
+    for _ in 3..=6 {
+        server.commit(alice_transaction());
+    }
+
+    let expected_reorg = json!({
+        "starting_block_hash": block_hash(3, 0),
+        "starting_block_number": 3,
+        "ending_block_hash": block_hash(5, 0),
+        "ending_block_number": 5,
+    });
+    for (path, mut socket, subscriptions) in sockets {
+        let after = drain(&mut socket, &mut Vec::new()).await;
+        for (id, kind, reorgs) in subscriptions {
+            let messages = after.get(&id).cloned().unwrap_or_default();
+            let reorg_count = messages
+                .iter()
+                .filter(|(method, _)| method == "starknet_subscriptionReorg")
+                .count();
+            assert_eq!(
+                reorg_count,
+                usize::from(reorgs),
+                "{path} {kind}: {messages:?}"
+            );
+            let rest = if reorgs {
+                assert_eq!(messages[0].0, "starknet_subscriptionReorg", "{path} {kind}");
+                assert_eq!(messages[0].1, expected_reorg, "{path} {kind}");
+                &messages[1..]
+            } else {
+                &messages[..]
+            };
+            match kind {
+                "heads" => {
+                    let blocks: Vec<(u64, String)> = rest
+                        .iter()
+                        .map(|(_, header)| {
+                            (
+                                header["block_number"].as_u64().unwrap(),
+                                header["block_hash"].as_str().unwrap().to_string(),
+                            )
+                        })
+                        .collect();
+                    let expected: Vec<(u64, String)> =
+                        (3..=6).map(|n| (n, block_hash(n, 0x100_0000))).collect();
+                    assert_eq!(blocks, expected, "{path}");
+                }
+                "events" => {
+                    let blocks: Vec<&Value> =
+                        rest.iter().map(|(_, event)| &event["block_hash"]).collect();
+                    let expected: Vec<Value> =
+                        (3..=6).map(|n| json!(block_hash(n, 0x100_0000))).collect();
+                    assert_eq!(blocks, expected.iter().collect::<Vec<_>>(), "{path}");
+                }
+                "status" => {
+                    assert_eq!(rest.len(), 1, "{path}: {rest:?}");
+                    assert_eq!(rest[0].1["transaction_hash"], moved);
+                    assert_eq!(rest[0].1["status"]["finality_status"], "ACCEPTED_ON_L2");
+                }
+                _ => {
+                    // One transaction per new block, in order.
+                    assert_eq!(rest.len(), 4, "{path} {kind}: {rest:?}");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn reorg_outside_a_subscription_sends_no_reorg() {
+    let mut server = start_server(WsLimits::default()).await;
+    for _ in 0..=5 {
+        server.commit_empty();
+    }
+    let mut socket = server.connect("/v0_9").await;
+    // The status subscription waits for a transaction that no block holds.
+    let missing = format!("{:#x}", transaction_hash(9, 0));
+    let status = subscribe(
+        &mut socket,
+        "starknet_subscribeTransactionStatus",
+        json!({ "transaction_hash": missing }),
+    )
+    .await;
+    server.writer.revert_to(BlockNumber(4), 64).unwrap();
+    server.fork = 0x100_0000;
+    server.commit_empty();
+    let after = drain(&mut socket, &mut Vec::new()).await;
+    assert!(after.get(&status).is_none(), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lagging_subscriber_sees_a_consistent_chain_across_a_reorg() {
+    let limits = WsLimits {
+        max_queued_messages: 4,
+        max_queued_bytes: 8 << 10,
+        max_stall_secs: 120,
+        ..WsLimits::default()
+    };
+    let mut server = start_server(limits).await;
+    for _ in 0..3 {
+        server.commit_empty();
+    }
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(server.address).await.unwrap();
+    let url = format!("ws://{}/v0_10", server.address);
+    let (mut client, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    let id = subscribe(&mut client, "starknet_subscribeNewHeads", json!({})).await;
+
+    // More commits than the commit channel holds while the client reads nothing, then a
+    // reorg of the newest blocks.
+    for _ in 0..1100 {
+        server.commit_empty();
+    }
+    server.writer.revert_to(BlockNumber(1095), 64).unwrap();
+    server.fork = 0x100_0000;
+    for _ in 0..10 {
+        server.commit_empty();
+    }
+    let head = server.writer.head().unwrap();
+
+    // Rebuild the client's view: a head extends it, a reorg cuts it back.
+    let mut view: Vec<String> = Vec::new();
+    let mut reorgs = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while view.len() as u64 <= head.0.get() && Instant::now() < deadline {
+        let message = receive(&mut client, WAIT).await.expect("a notification");
+        assert_eq!(message["params"]["subscription_id"], id.as_str());
+        let result = &message["params"]["result"];
+        if message["method"] == "starknet_subscriptionReorg" {
+            reorgs += 1;
+            let first = result["starting_block_number"].as_u64().unwrap() as usize;
+            let last = result["ending_block_number"].as_u64().unwrap() as usize;
+            assert_eq!(
+                last + 1,
+                view.len(),
+                "the reorg ends at the last block sent"
+            );
+            assert_eq!(result["starting_block_hash"], view[first].as_str());
+            view.truncate(first);
+            continue;
+        }
+        let number = result["block_number"].as_u64().unwrap() as usize;
+        if number == 2 && view.is_empty() {
+            // The head when the client subscribed; blocks 0 and 1 came before.
+            view = vec![block_hash(0, 0), block_hash(1, 0)];
+        }
+        assert_eq!(number, view.len(), "no gap and no duplicate");
+        if let Some(parent) = view.last() {
+            assert_eq!(result["parent_hash"], parent.as_str());
+        }
+        view.push(result["block_hash"].as_str().unwrap().to_string());
+    }
+    assert!(reorgs <= 1, "{reorgs} reorg notifications");
+    assert_eq!(view.len() as u64, head.0.get() + 1);
+    assert_eq!(view.last().unwrap(), &format!("{:#x}", head.1 .0));
+    assert_quiet(&mut client).await;
 }

@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 use crate::codec::felt_from_bytes;
 use crate::error::{StorageError, StorageResult};
 use crate::events::ChainEvent;
+use crate::orphans::Orphans;
 use crate::schema::{self, MetaKey};
 use crate::types::ChainId;
 use crate::writer::BlockWriter;
@@ -42,6 +43,7 @@ pub(crate) struct Inner {
     pub(crate) path: PathBuf,
     pub(crate) chain: ChainInfo,
     pub(crate) events: broadcast::Sender<ChainEvent>,
+    pub(crate) orphans: Orphans,
     writer_taken: AtomicBool,
     read_only: bool,
 }
@@ -136,6 +138,7 @@ impl Storage {
                 path: path.to_owned(),
                 chain,
                 events,
+                orphans: Orphans::default(),
                 writer_taken: AtomicBool::new(false),
                 read_only,
             }),

@@ -13,6 +13,7 @@ mod db;
 mod error;
 mod event_filter;
 mod events;
+mod orphans;
 mod proofs;
 mod reader;
 mod receipt;
@@ -33,6 +34,7 @@ pub use db::{ChainInfo, Storage};
 pub use error::{StorageError, StorageResult};
 pub use event_filter::{BlockEventFilter, EventQuery};
 pub use events::ChainEvent;
+pub use orphans::ChainView;
 pub use reader::TransactionLocation;
 pub use receipt::{
     BuiltinCounters, Event, ExecutionResources, ExecutionStatus, GasVector, L1ToL2Message,

@@ -30,7 +30,10 @@ impl BlockWriter {
     /// Removes the head block in one durable batch, makes its parent the head, then
     /// publishes [`ChainEvent::Reverted`] for it.
     pub fn revert_head(&mut self) -> StorageResult<RevertedBlock> {
+        let storage = self.storage.clone();
+        let whole_reorg = storage.inner.orphans.lock_for_revert();
         let reverted = self.revert_head_silently()?;
+        drop(whole_reorg);
         self.publish_reverted(reverted.number, reverted.number);
         Ok(reverted)
     }
@@ -62,11 +65,14 @@ impl BlockWriter {
             });
         }
 
+        let storage = self.storage.clone();
+        let whole_reorg = storage.inner.orphans.lock_for_revert();
         let mut reverted = Vec::new();
         while self.head.is_some_and(|(number, _)| number > target) {
             match self.revert_head_silently() {
                 Ok(block) => reverted.push(block),
                 Err(error) => {
+                    drop(whole_reorg);
                     if let Some(lowest) = reverted.last() {
                         self.publish_reverted(lowest.number, head);
                     }
@@ -74,6 +80,7 @@ impl BlockWriter {
                 }
             }
         }
+        drop(whole_reorg);
         if let Some(lowest) = reverted.last() {
             self.publish_reverted(lowest.number, head);
         }
@@ -170,6 +177,11 @@ impl Storage {
         // As for commits: the revert is durable before anyone hears of it.
         options.set_sync(true);
         self.inner.db.write_opt(batch, &options)?;
+        if let Some(header) = &header {
+            self.inner
+                .orphans
+                .record(number, header.hash, header.parent_hash);
+        }
 
         Ok(RevertedBlock {
             number,

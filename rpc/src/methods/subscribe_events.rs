@@ -15,7 +15,7 @@ use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::{BlockIdParam, RpcFelt};
 use crate::session::{Session, SubscriptionId};
-use crate::subscription::{self, BlockFeed, Outgoing};
+use crate::subscription::{self, BlockFeed, FeedItem, Outgoing};
 use crate::types::SpecVersion;
 use crate::version::Api;
 
@@ -51,7 +51,7 @@ pub fn handle(
 
     let feed = BlockFeed::subscribe(&context.storage)?;
     let start = subscription::replay_start(context, api, input.block_id, feed.head())?;
-    let feed = feed.start_at(start);
+    let feed = feed.start_at(start)?;
 
     let context = context.clone();
     subscription::spawn(session, move |id, outgoing| {
@@ -82,8 +82,18 @@ async fn send_events(
     outgoing: Outgoing,
 ) {
     loop {
-        let header = match feed.next_header().await {
-            Ok(Some(header)) => header,
+        let header = match feed.next_item().await {
+            Ok(Some(FeedItem::Block(header))) => header,
+            Ok(Some(FeedItem::Reorg(reorg))) => {
+                if outgoing
+                    .send(subscription::reorg_notification(id, &reorg))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
             Ok(None) => return,
             Err(error) => {
                 tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next header; subscription ended");

@@ -5,43 +5,34 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use starling_storage::{BlockHeader, BlockNumber, ChainEvent};
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, oneshot};
+use starling_storage::BlockHeader;
+use tokio::sync::oneshot;
 
 use crate::context::RpcContext;
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::BlockIdParam;
 use crate::session::{Session, SubscriptionId};
-use crate::subscription::{self, BlockFeed, Outgoing};
+use crate::subscription::{self, BlockFeed, FeedItem, Outgoing};
 use crate::types::{block_fields, BlockHeaderV07, SpecVersion};
 use crate::version::Api;
 
 pub fn handle(context: &RpcContext, session: &mut Session) -> Result<Value, RpcError> {
-    // Subscribe before reading the head: a block committed in between is then both
-    // in the head and in the channel, and the task skips the channel copy.
-    let events = context.storage.subscribe();
-    let next = match context.storage.head()? {
-        Some((number, _)) => number.next(),
-        None => BlockNumber::GENESIS,
-    };
-
-    let context = context.clone();
+    // The feed subscribes to commits before it reads the head, so a block committed in
+    // between is sent once.
+    let feed = BlockFeed::subscribe(&context.storage)?;
     let outgoing = session.outgoing.clone();
     let id = session.add_subscription(|id, start| {
-        tokio::spawn(stream_heads(context, events, next, id, outgoing, start)).abort_handle()
+        tokio::spawn(stream_heads(feed, id, outgoing, start)).abort_handle()
     })?;
     Ok(Value::from(id))
 }
 
-/// Sends block `next` and every later block as it is committed. When the task falls
-/// behind the commit channel it reads the missed headers from storage, so a slow
-/// client delays notifications but never loses one.
+/// Sends every block committed after the subscription, in order. Juno's shapes on this
+/// path have no reorg notification: after a reorg the blocks that replace the reverted
+/// ones are sent as they are committed.
 async fn stream_heads(
-    context: RpcContext,
-    mut events: broadcast::Receiver<ChainEvent>,
-    mut next: BlockNumber,
+    mut feed: BlockFeed,
     id: SubscriptionId,
     outgoing: Outgoing,
     start: oneshot::Receiver<()>,
@@ -49,47 +40,17 @@ async fn stream_heads(
     if start.await.is_err() {
         return;
     }
-
     loop {
-        let newest = match events.recv().await {
-            Ok(ChainEvent::Committed(header)) => header.number,
-            // TODO: notify the client of the reorg; for now only the head is re-read, so
-            // blocks that replace the reverted ones are sent as they are committed.
-            Ok(ChainEvent::Reverted { .. }) => match context.storage.head() {
-                Ok(Some((number, _))) => number,
-                Ok(None) => continue,
-                Err(error) => {
-                    tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read head");
-                    return;
-                }
-            },
-            Err(RecvError::Lagged(skipped)) => {
-                tracing::debug!(target: "rpc::ws", subscription = id, skipped, "subscriber lagged, reading from storage");
-                match context.storage.head() {
-                    Ok(Some((number, _))) => number,
-                    Ok(None) => continue,
-                    Err(error) => {
-                        tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read head");
-                        return;
-                    }
-                }
-            }
-            Err(RecvError::Closed) => return,
-        };
-
-        while next <= newest {
-            let header = match context.storage.header(next) {
-                Ok(Some(header)) => header,
-                Ok(None) => break,
-                Err(error) => {
-                    tracing::error!(target: "rpc::ws", subscription = id, block_number = %next, %error, "cannot read header");
-                    return;
-                }
-            };
-            if outgoing.send(notification(id, &header)).await.is_err() {
+        let header = match feed.next_header().await {
+            Ok(Some(header)) => header,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next header; subscription ended");
                 return;
             }
-            next = next.next();
+        };
+        if outgoing.send(notification(id, &header)).await.is_err() {
+            return;
         }
     }
 }
@@ -125,7 +86,7 @@ pub fn handle_versioned(
     let input: VersionedInput = params.parse(&["block_id"])?;
     let feed = BlockFeed::subscribe(&context.storage)?;
     let start = subscription::replay_start(context, api, input.block_id, feed.head())?;
-    let feed = feed.start_at(start);
+    let feed = feed.start_at(start)?;
 
     let context = context.clone();
     subscription::spawn(session, move |id, outgoing| {
@@ -141,8 +102,18 @@ async fn send_headers(
     outgoing: Outgoing,
 ) {
     loop {
-        let header = match feed.next_header().await {
-            Ok(Some(header)) => header,
+        let header = match feed.next_item().await {
+            Ok(Some(FeedItem::Block(header))) => header,
+            Ok(Some(FeedItem::Reorg(reorg))) => {
+                if outgoing
+                    .send(subscription::reorg_notification(id, &reorg))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
             Ok(None) => return,
             Err(error) => {
                 tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next header; subscription ended");

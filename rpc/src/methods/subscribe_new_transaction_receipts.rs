@@ -42,6 +42,8 @@ pub fn handle(
     )?;
     let wanted =
         subscription::wants_accepted_on_l2(input.finality_status.as_deref(), FINALITY_STATUSES)?;
+    // The specs list these notifications among the reorg's receivers from v0.10 on.
+    let notify_reorgs = version >= SpecVersion::V0_10;
     let feed = BlockFeed::subscribe(&context.storage)?;
 
     subscription::spawn(session, move |id, outgoing| async move {
@@ -53,6 +55,7 @@ pub fn handle(
             senders,
             id,
             outgoing,
+            notify_reorgs,
             |header, transaction, receipt| {
                 // `TXN_RECEIPT_WITH_BLOCK_INFO` of a committed block.
                 let mut fields = receipt_fields(transaction, receipt, header.status, version);

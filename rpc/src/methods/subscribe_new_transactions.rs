@@ -54,6 +54,8 @@ pub fn handle(
     )?;
     let wanted =
         subscription::wants_accepted_on_l2(input.finality_status.as_deref(), FINALITY_STATUSES)?;
+    // The specs list these notifications among the reorg's receivers from v0.10 on.
+    let notify_reorgs = version >= SpecVersion::V0_10;
     let feed = BlockFeed::subscribe(&context.storage)?;
 
     subscription::spawn(session, move |id, outgoing| async move {
@@ -65,6 +67,7 @@ pub fn handle(
             senders,
             id,
             outgoing,
+            notify_reorgs,
             |_header, transaction, _receipt| {
                 let mut result = transaction_with_hash(transaction, version, include_proof_facts);
                 result["finality_status"] = json!("ACCEPTED_ON_L2");

@@ -47,6 +47,8 @@ pub fn handle(
             senders,
             id,
             outgoing,
+            // v0.8 sends reorg notifications only to heads, events and statuses.
+            false,
             move |_header, transaction, _receipt| {
                 let result = if details {
                     transaction_with_hash(transaction, version, false)

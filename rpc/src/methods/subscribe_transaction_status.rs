@@ -13,14 +13,14 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use starling_storage::{ExecutionStatus, Storage, StorageError, TransactionHash};
+use starling_storage::{BlockNumber, ExecutionStatus, Storage, StorageError, TransactionHash};
 
 use crate::context::RpcContext;
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::RpcFelt;
 use crate::session::{Session, SubscriptionId};
-use crate::subscription::{self, BlockFeed, Outgoing};
+use crate::subscription::{self, BlockFeed, FeedItem, Outgoing};
 
 #[derive(Deserialize)]
 struct Input {
@@ -58,7 +58,9 @@ async fn send_statuses(
                 return;
             }
         };
-        if let Some(result) = status.and_then(|status| tracker.observe(status)) {
+        if let Some(result) =
+            status.and_then(|(status, block)| tracker.observe(status, Some(block)))
+        {
             let message =
                 subscription::notification("starknet_subscriptionTransactionStatus", id, result);
             if outgoing.send(message).await.is_err() {
@@ -69,8 +71,22 @@ async fn send_statuses(
             return;
         }
 
-        match feed.next_header().await {
-            Ok(Some(_)) => {}
+        match feed.next_item().await {
+            Ok(Some(FeedItem::Block(_))) => {}
+            Ok(Some(FeedItem::Reorg(reorg))) => {
+                // Only a reorg that removed the block of the status last sent changes
+                // what the client was told.
+                if tracker.block.is_some_and(|block| block >= reorg.first.0) {
+                    tracker.forget();
+                    if outgoing
+                        .send(subscription::reorg_notification(id, &reorg))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
             Ok(None) => return,
             Err(error) => {
                 tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next header; subscription ended");
@@ -85,21 +101,35 @@ async fn send_statuses(
 struct StatusTracker {
     hash: TransactionHash,
     last: Option<Value>,
+    /// The block that held the transaction when the last status was sent.
+    block: Option<BlockNumber>,
 }
 
 impl StatusTracker {
     fn new(hash: TransactionHash) -> Self {
-        Self { hash, last: None }
+        Self {
+            hash,
+            last: None,
+            block: None,
+        }
     }
 
-    /// Records `status` (a `TXN_STATUS_RESULT`) and returns the `NEW_TXN_STATUS` to
-    /// send, or `None` when it equals the last status sent.
-    fn observe(&mut self, status: Value) -> Option<Value> {
-        if self.last.as_ref() == Some(&status) {
+    /// Records `status` (a `TXN_STATUS_RESULT`) observed in `block` and returns the
+    /// `NEW_TXN_STATUS` to send, or `None` when it equals the last status sent.
+    fn observe(&mut self, status: Value, block: Option<BlockNumber>) -> Option<Value> {
+        if self.last.as_ref() == Some(&status) && self.block == block {
             return None;
         }
         self.last = Some(status.clone());
+        self.block = block;
         Some(json!({ "transaction_hash": self.hash, "status": status }))
+    }
+
+    /// Forgets the last status, after a reorg removed the block it came from, so that
+    /// the status in the new chain is sent even when it is the same.
+    fn forget(&mut self) {
+        self.last = None;
+        self.block = None;
     }
 
     /// `ACCEPTED_ON_L1` and `REJECTED` never change.
@@ -118,7 +148,7 @@ impl StatusTracker {
 fn committed_status(
     storage: &Storage,
     hash: TransactionHash,
-) -> Result<Option<Value>, StorageError> {
+) -> Result<Option<(Value, BlockNumber)>, StorageError> {
     let Some(location) = storage.transaction_location(hash)? else {
         return Ok(None);
     };
@@ -137,7 +167,7 @@ fn committed_status(
             status["failure_reason"] = json!(reason);
         }
     }
-    Ok(Some(status))
+    Ok(Some((status, location.block_number)))
 }
 
 #[cfg(test)]
@@ -150,14 +180,20 @@ mod tests {
     fn tracker_sends_only_changes() {
         let mut tracker = StatusTracker::new(TransactionHash(Felt::from(7u8)));
         let on_l2 = json!({ "finality_status": "ACCEPTED_ON_L2", "execution_status": "SUCCEEDED" });
-        let sent = tracker.observe(on_l2.clone()).unwrap();
+        let sent = tracker
+            .observe(on_l2.clone(), Some(BlockNumber(3)))
+            .unwrap();
         assert_eq!(sent["transaction_hash"], "0x7");
         assert_eq!(sent["status"], on_l2);
-        assert!(tracker.observe(on_l2).is_none());
+        assert!(tracker
+            .observe(on_l2.clone(), Some(BlockNumber(3)))
+            .is_none());
         assert!(!tracker.is_final());
 
         let on_l1 = json!({ "finality_status": "ACCEPTED_ON_L1", "execution_status": "SUCCEEDED" });
-        assert!(tracker.observe(on_l1).is_some());
+        tracker.forget();
+        assert!(tracker.observe(on_l2, Some(BlockNumber(3))).is_some());
+        assert!(tracker.observe(on_l1, Some(BlockNumber(3))).is_some());
         assert!(tracker.is_final());
     }
 }

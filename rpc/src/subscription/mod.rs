@@ -13,7 +13,7 @@ mod ids;
 mod outgoing;
 mod transactions;
 
-pub use feed::BlockFeed;
+pub use feed::{BlockFeed, FeedItem, Reorg};
 pub use filter::{parse_addresses, parse_event_keys, parse_sender_addresses};
 pub use ids::{release_id, reserve_id};
 pub use outgoing::{Closed, Outgoing, OutgoingQueue, QueuedMessage};
@@ -77,6 +77,11 @@ pub fn notification(method: &str, id: SubscriptionId, result: Value) -> String {
         },
     })
     .to_string()
+}
+
+/// Builds the `starknet_subscriptionReorg` notification for `reorg`.
+pub fn reorg_notification(id: SubscriptionId, reorg: &Reorg) -> String {
+    notification("starknet_subscriptionReorg", id, reorg.to_json())
 }
 
 /// Registers a subscription on `session` and spawns `task` for it. The task starts

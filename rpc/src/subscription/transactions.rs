@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use starling_storage::{BlockHeader, ContractAddress, Receipt, Transaction};
 
-use super::{BlockFeed, Outgoing};
+use super::{reorg_notification, BlockFeed, FeedItem, Outgoing};
 use crate::error::RpcError;
 use crate::session::SubscriptionId;
 
@@ -32,20 +32,30 @@ pub fn wants_accepted_on_l2(
 
 /// Calls `build` for every transaction of every block the feed yields whose sender is
 /// in `senders` (every sender when it is empty), and queues the messages it returns.
-/// Ends when the connection closes or storage fails.
+/// With `notify_reorgs`, a reorg of blocks the subscription passed is sent as
+/// `starknet_subscriptionReorg` before the transactions of the new chain; without it the
+/// new chain's transactions simply follow. Ends when the connection closes or storage
+/// fails.
 pub async fn send_committed_transactions<F>(
     mut feed: BlockFeed,
     senders: HashSet<ContractAddress>,
     id: SubscriptionId,
     outgoing: Outgoing,
+    notify_reorgs: bool,
     mut build: F,
 ) where
     F: FnMut(&BlockHeader, &Transaction, &Receipt) -> Result<String, RpcError>,
 {
     let storage = feed.storage().clone();
     loop {
-        let header = match feed.next_header().await {
-            Ok(Some(header)) => header,
+        let header = match feed.next_item().await {
+            Ok(Some(FeedItem::Block(header))) => header,
+            Ok(Some(FeedItem::Reorg(reorg))) => {
+                if notify_reorgs && outgoing.send(reorg_notification(id, &reorg)).await.is_err() {
+                    return;
+                }
+                continue;
+            }
             Ok(None) => return,
             Err(error) => {
                 tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next header; subscription ended");
