@@ -1,6 +1,7 @@
 //! End-to-end: the real `starling` binary syncs chain A from a replay gateway on 127.0.0.1,
 //! the gateway switches to chain B, which shares a prefix with A, and the node reverts the
-//! blocks B does not contain and syncs B's blocks in their place.
+//! blocks B does not contain and syncs B's blocks in their place. A WebSocket subscriber
+//! to new heads hears of the reorg once, before chain B's heads.
 
 mod support;
 
@@ -95,6 +96,18 @@ async fn follow_reorg(depth: u64) {
     client.wait_for_head(LAST, Duration::from_secs(40)).await;
     assert_eq!(block_hash_at(&mut client, LAST).await, json!(hash_a));
 
+    // A subscriber to new heads, which receives the head of chain A at once.
+    let mut subscriber = node.connect_to("/v0_10").await;
+    let subscribed = subscriber
+        .call("starknet_subscribeNewHeads", json!({}))
+        .await;
+    let subscription = subscribed["result"].clone();
+    let head = subscriber
+        .receive(Duration::from_secs(10))
+        .await
+        .expect("the head notification");
+    assert_eq!(head["params"]["result"]["block_hash"], json!(hash_a));
+
     // Restart the gateway on the same port with B as its fork directory, switching at once,
     // so the node finds its chain replaced under it.
     gateway_a.shutdown().await;
@@ -117,6 +130,42 @@ async fn follow_reorg(depth: u64) {
         block_hash_at(&mut client, fork_at - 1).await,
         json!(recorded_hash(&chain_a, fork_at - 1)),
         "the common ancestor must stay"
+    );
+
+    // The subscriber hears of the reorg once, before any head of chain B.
+    let reorg = subscriber
+        .receive(Duration::from_secs(10))
+        .await
+        .expect("a reorg notification");
+    assert_eq!(reorg["method"], "starknet_subscriptionReorg", "{reorg}");
+    assert_eq!(reorg["params"]["subscription_id"], subscription);
+    assert_eq!(
+        reorg["params"]["result"],
+        json!({
+            "starting_block_hash": recorded_hash(&chain_a, fork_at),
+            "starting_block_number": fork_at,
+            "ending_block_hash": hash_a,
+            "ending_block_number": LAST,
+        })
+    );
+    for number in fork_at..=LAST {
+        let head = subscriber
+            .receive(Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("no head notification for block {number}"));
+        assert_eq!(head["method"], "starknet_subscriptionNewHeads", "{head}");
+        assert_eq!(head["params"]["result"]["block_number"], number);
+        assert_eq!(
+            head["params"]["result"]["block_hash"],
+            json!(recorded_hash(&chain_b, number))
+        );
+    }
+    assert!(
+        subscriber
+            .receive(Duration::from_millis(300))
+            .await
+            .is_none(),
+        "no message after chain B's head"
     );
 
     let log = node.log();

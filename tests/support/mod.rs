@@ -138,16 +138,22 @@ impl Node {
         self.child.wait().unwrap();
     }
 
-    /// Connects to the WebSocket server, retrying while the node starts.
+    /// Connects to the WebSocket server's root path, retrying while the node starts.
     pub async fn connect(&self) -> WsClient {
+        self.connect_to("/").await
+    }
+
+    /// Connects to `path` (such as `/v0_10`) of the WebSocket server, retrying while the
+    /// node starts.
+    pub async fn connect_to(&self, path: &str) -> WsClient {
+        let url = format!("ws://127.0.0.1:{}{path}", self.ws_port);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            match tokio_tungstenite::connect_async(self.ws_url()).await {
+            match tokio_tungstenite::connect_async(url.as_str()).await {
                 Ok((socket, _)) => return WsClient { socket, next_id: 1 },
                 Err(error) if Instant::now() > deadline => {
                     panic!(
-                        "cannot connect to {}: {error}\nnode log:\n{}",
-                        self.ws_url(),
+                        "cannot connect to {url}: {error}\nnode log:\n{}",
                         self.log()
                     )
                 }
