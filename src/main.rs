@@ -2,6 +2,8 @@
 
 mod cli;
 mod db;
+mod health;
+mod metrics_server;
 mod node;
 
 use std::time::Duration;

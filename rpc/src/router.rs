@@ -1,5 +1,7 @@
 //! Routes a parsed request to its method on the requested API.
 
+use std::time::Instant;
+
 use serde_json::Value;
 
 use crate::context::RpcContext;
@@ -59,12 +61,39 @@ fn handle_one(
         Ok(request) => request,
         Err(response) => return Some(*response),
     };
+    let started = Instant::now();
     let result = call(context, api, &request, session);
+    context.metrics.rpc_request(
+        metric_method_label(api, &request.method),
+        api_label(api),
+        started.elapsed(),
+    );
     let id = request.id?;
     Some(match result {
         Ok(value) => Response::result(id, value),
         Err(error) => Response::error(id, error),
     })
+}
+
+/// Returns the method name to label metrics with: the name itself when `api` serves it,
+/// otherwise `unknown`, so that clients cannot add time series with made-up names.
+fn metric_method_label(api: Api, method: &str) -> &str {
+    if routes::is_served(api, method) {
+        method
+    } else {
+        "unknown"
+    }
+}
+
+/// Returns the `api` label of the request metrics: `root` or the version's path segment.
+fn api_label(api: Api) -> &'static str {
+    match api {
+        Api::Root => "root",
+        Api::V0_7 => "v0_7",
+        Api::V0_8 => "v0_8",
+        Api::V0_9 => "v0_9",
+        Api::V0_10 => "v0_10",
+    }
 }
 
 fn call(
@@ -158,7 +187,7 @@ fn call_subscription(
             methods::subscribe_events::handle(context, api, session, params)
         }
         "starknet_subscribeTransactionStatus" => {
-            methods::subscribe_transaction_status::handle(context, session, params)
+            methods::subscribe_transaction_status::handle(context, api, session, params)
         }
         "starknet_subscribePendingTransactions" => {
             methods::subscribe_pending_transactions::handle(context, api, session, params)

@@ -105,6 +105,7 @@ async fn handle_connection(
     };
     let Some(api) = api else { return };
     tracing::debug!(target: "rpc::ws", %peer, ?api, "connection opened");
+    let _connection_gauge = context.metrics.ws_connection_opened();
 
     let limits = context.ws_limits.clone();
     let (sink, mut stream) = socket.split();
@@ -147,7 +148,12 @@ async fn handle_connection(
             }
         };
 
-        if let Some(reply) = handle_message(&context, api, &text, Some(&mut session)) {
+        let subscriptions_before = session.subscription_count();
+        let reply = handle_message(&context, api, &text, Some(&mut session));
+        context.metrics.add_ws_subscriptions(
+            session.subscription_count() as i64 - subscriptions_before as i64,
+        );
+        if let Some(reply) = reply {
             if outgoing.send(reply).await.is_err() {
                 break;
             }
@@ -156,6 +162,9 @@ async fn handle_connection(
     }
 
     tracing::debug!(target: "rpc::ws", %peer, subscriptions = session.subscription_count(), "connection closed");
+    context
+        .metrics
+        .add_ws_subscriptions(-(session.subscription_count() as i64));
     // Dropping the session aborts its subscription tasks, which hold the other senders
     // of the queue, so the writer's queue ends.
     drop(session);

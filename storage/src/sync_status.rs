@@ -12,6 +12,9 @@ use crate::types::{BlockHash, BlockNumber};
 #[derive(Clone, Debug, Default)]
 pub struct SyncStatus {
     progress: Arc<RwLock<SyncProgress>>,
+    /// Blocks committed per second over the last status interval, kept apart from
+    /// [`SyncProgress`] so that the latter stays `Eq`.
+    blocks_per_second: Arc<RwLock<Option<f64>>>,
 }
 
 /// Progress reported by the sync loop so far.
@@ -52,6 +55,22 @@ impl SyncStatus {
         self.write().highest_block = Some(HighestBlock { number, hash });
     }
 
+    /// Records the sync rate that the periodic status line reports.
+    pub fn set_blocks_per_second(&self, rate: f64) {
+        *self
+            .blocks_per_second
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(rate);
+    }
+
+    /// Returns the last recorded sync rate; `None` before the first status line.
+    pub fn blocks_per_second(&self) -> Option<f64> {
+        *self
+            .blocks_per_second
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Returns a copy of the current progress.
     pub fn progress(&self) -> SyncProgress {
         // The value is plain data that a writer replaces whole, so a panic while the lock
@@ -82,6 +101,15 @@ mod tests {
             status.progress().starting_block,
             Some((BlockNumber(5), BlockHash(Felt::from(0x55u8))))
         );
+    }
+
+    #[test]
+    fn clones_share_blocks_per_second() {
+        let status = SyncStatus::new();
+        let reader = status.clone();
+        assert_eq!(reader.blocks_per_second(), None);
+        status.set_blocks_per_second(12.5);
+        assert_eq!(reader.blocks_per_second(), Some(12.5));
     }
 
     #[test]

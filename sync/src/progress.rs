@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use starling_storage::BlockNumber;
+use starling_storage::{BlockNumber, SyncStatus};
 
 /// Time between two status lines while catching up.
 const REPORT_INTERVAL: Duration = Duration::from_secs(5);
@@ -16,10 +16,12 @@ pub struct Progress {
     blocks_since_report: u64,
     head: Option<BlockNumber>,
     target: Option<BlockNumber>,
+    /// Receives the rate of every status line, for the metrics endpoint.
+    sync_status: SyncStatus,
 }
 
 impl Progress {
-    pub fn new(head: Option<BlockNumber>) -> Self {
+    pub fn new(head: Option<BlockNumber>, sync_status: SyncStatus) -> Self {
         let now = Instant::now();
         Self {
             started: now,
@@ -27,6 +29,7 @@ impl Progress {
             blocks_since_report: 0,
             head,
             target: None,
+            sync_status,
         }
     }
 
@@ -78,6 +81,7 @@ impl Progress {
         }
 
         let blocks_per_second = self.blocks_since_report as f64 / elapsed.as_secs_f64();
+        self.sync_status.set_blocks_per_second(blocks_per_second);
         let eta = match self.remaining() {
             None => "unknown".to_string(),
             Some(0) => "synced".to_string(),
@@ -119,7 +123,7 @@ mod tests {
 
     #[test]
     fn near_tip_needs_a_known_target() {
-        let mut progress = Progress::new(Some(BlockNumber(10)));
+        let mut progress = Progress::new(Some(BlockNumber(10)), SyncStatus::new());
         assert!(!progress.is_near_tip());
         progress.set_target(Some(BlockNumber(11)));
         assert!(progress.is_near_tip());
@@ -130,10 +134,30 @@ mod tests {
 
     #[test]
     fn empty_database_counts_genesis_as_remaining() {
-        let mut progress = Progress::new(None);
+        let mut progress = Progress::new(None, SyncStatus::new());
         assert_eq!(progress.remaining(), None);
         progress.set_target(Some(BlockNumber(0)));
         assert_eq!(progress.remaining(), Some(1));
+    }
+
+    #[test]
+    fn report_publishes_blocks_per_second() {
+        let status = SyncStatus::new();
+        let mut progress = Progress::new(None, status.clone());
+        for number in 0..20 {
+            progress.committed(BlockNumber(number));
+        }
+        progress.maybe_report();
+        assert_eq!(
+            status.blocks_per_second(),
+            None,
+            "reported before the interval"
+        );
+
+        progress.last_report = Instant::now() - Duration::from_secs(10);
+        progress.maybe_report();
+        let rate = status.blocks_per_second().expect("rate published");
+        assert!((1.9..=2.0).contains(&rate), "rate {rate}");
     }
 
     #[test]
