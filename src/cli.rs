@@ -84,6 +84,23 @@ pub struct NodeArgs {
     #[arg(long, default_value_t = 6061)]
     pub ws_port: u16,
 
+    /// Serve Prometheus metrics at /metrics and health checks at /live and /ready over HTTP.
+    #[arg(long)]
+    pub metrics: bool,
+
+    /// Interface for the metrics server.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub metrics_host: String,
+
+    /// Port for the metrics server.
+    #[arg(long, default_value_t = 9090)]
+    pub metrics_port: u16,
+
+    /// Maximum number of blocks the stored head may be behind the feeder gateway's newest
+    /// block for /ready to return 200.
+    #[arg(long, value_name = "BLOCKS", default_value_t = 6)]
+    pub ready_max_lag: u64,
+
     /// Milliseconds between polls for a new block once the node has caught up.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub poll_interval_ms: u64,
@@ -92,6 +109,27 @@ pub struct NodeArgs {
     /// reorg stops sync with an error, and RPC keeps serving the stored blocks.
     #[arg(long, value_name = "BLOCKS", default_value_t = 64)]
     pub max_reorg_depth: u64,
+
+    /// Milliseconds between polls of the pre-confirmed block (the block the sequencer is
+    /// building after the head) once the node has caught up; 0 disables polling.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub pre_confirmed_poll_ms: u64,
+
+    /// Do not poll the pre-confirmed block: `pending` and `pre_confirmed` then name an
+    /// empty block on top of the head.
+    #[arg(long)]
+    pub no_pre_confirmed: bool,
+
+    /// Maximum number of blocks downloaded and checked ahead of the one being committed,
+    /// from 1 (one block at a time) to 1024. Each one holds a block and its new classes
+    /// in memory.
+    #[arg(
+        long,
+        value_name = "BLOCKS",
+        default_value_t = starling_sync::DEFAULT_FETCH_AHEAD as u64,
+        value_parser = clap::value_parser!(u64).range(1..=1024)
+    )]
+    pub fetch_ahead: u64,
 
     #[command(flatten)]
     pub gateway: GatewayArgs,

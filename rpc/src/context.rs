@@ -1,6 +1,12 @@
 //! State shared by every request handler, and block-id resolution.
 
-use starling_storage::{BlockHeader, BlockNumber, BlockStatus, Storage, SyncStatus};
+use starling_metrics::Metrics;
+use std::sync::Arc;
+
+use starling_storage::{
+    BlockHeader, BlockNumber, BlockStatus, PreConfirmedBlock, PreConfirmedHandle, Storage,
+    SyncStatus, TransactionHash, TransactionLocation,
+};
 
 use crate::error::RpcError;
 use crate::params::BlockId;
@@ -19,8 +25,15 @@ pub struct RpcContext {
     /// handle that nothing updates; share the sync loop's handle with
     /// [`RpcContext::with_sync_status`].
     pub sync_status: SyncStatus,
+    /// The block being built after the head, for the `pending` and `pre_confirmed` block
+    /// ids. [`RpcContext::new`] starts with a handle that nothing sets; share the
+    /// pre-confirmed poller's handle with [`RpcContext::with_pre_confirmed`].
+    pub pre_confirmed: PreConfirmedHandle,
     pub limits: RpcLimits,
     pub ws_limits: WsLimits,
+    /// Request counts and latencies, and WebSocket gauges. [`RpcContext::new`] starts with
+    /// a disabled handle; share the node's with [`RpcContext::with_metrics`].
+    pub metrics: Metrics,
 }
 
 /// Limits on the work one request may ask for.
@@ -129,10 +142,12 @@ impl Default for WsLimits {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResolvedBlock {
     Committed(BlockHeader),
-    /// The block after the head, still being built. The node keeps no pre-confirmed data
-    /// yet, so it is empty and its state is the head's state.
+    /// The block after the head, still being built: the pre-confirmed block when the
+    /// node holds one that builds on the head, else an empty block whose state is the
+    /// head's state.
     Pending {
         parent: BlockHeader,
+        block: Option<Arc<PreConfirmedBlock>>,
     },
 }
 
@@ -141,9 +156,27 @@ impl ResolvedBlock {
     pub fn state_block(&self) -> BlockNumber {
         match self {
             ResolvedBlock::Committed(header) => header.number,
-            ResolvedBlock::Pending { parent } => parent.number,
+            ResolvedBlock::Pending { parent, .. } => parent.number,
         }
     }
+
+    /// Returns the pre-confirmed block this id names, if any; its state diff applies on
+    /// top of [`ResolvedBlock::state_block`].
+    pub fn pre_confirmed(&self) -> Option<&PreConfirmedBlock> {
+        match self {
+            ResolvedBlock::Committed(_) => None,
+            ResolvedBlock::Pending { block, .. } => block.as_deref(),
+        }
+    }
+}
+
+/// Location of a transaction found by hash: a committed block, the executed transactions
+/// of the pre-confirmed block, or its candidates (included but not executed yet).
+#[derive(Clone, Debug)]
+pub enum FoundTransaction {
+    Committed(TransactionLocation),
+    PreConfirmed(Arc<PreConfirmedBlock>),
+    Candidate(Arc<PreConfirmedBlock>),
 }
 
 impl RpcContext {
@@ -152,14 +185,29 @@ impl RpcContext {
             storage,
             node_version: format!("v{}", env!("CARGO_PKG_VERSION")),
             sync_status: SyncStatus::new(),
+            pre_confirmed: PreConfirmedHandle::new(),
             limits: RpcLimits::default(),
             ws_limits: WsLimits::default(),
+            metrics: Metrics::disabled(),
         }
+    }
+
+    /// Records requests and connections into the node's metrics.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Shares the sync loop's progress handle, so that `starknet_syncing` reports it.
     pub fn with_sync_status(mut self, sync_status: SyncStatus) -> Self {
         self.sync_status = sync_status;
+        self
+    }
+
+    /// Shares the pre-confirmed poller's handle, so that `pending` and `pre_confirmed`
+    /// name its block.
+    pub fn with_pre_confirmed(mut self, pre_confirmed: PreConfirmedHandle) -> Self {
+        self.pre_confirmed = pre_confirmed;
         self
     }
 
@@ -186,9 +234,9 @@ impl RpcContext {
         let header = match id {
             BlockId::Latest => self.latest_header()?,
             BlockId::Pending => {
-                return Ok(ResolvedBlock::Pending {
-                    parent: self.latest_header()?,
-                })
+                let parent = self.latest_header()?;
+                let block = self.pre_confirmed.block_on(parent.number, parent.hash);
+                return Ok(ResolvedBlock::Pending { parent, block });
             }
             BlockId::Number(number) => self
                 .storage
@@ -208,8 +256,34 @@ impl RpcContext {
     pub fn resolve_committed(&self, id: BlockId) -> Result<BlockHeader, RpcError> {
         match self.resolve_block(id)? {
             ResolvedBlock::Committed(header) => Ok(header),
-            ResolvedBlock::Pending { parent } => Ok(parent),
+            ResolvedBlock::Pending { parent, .. } => Ok(parent),
         }
+    }
+
+    /// Finds a transaction in the committed blocks, then in the pre-confirmed block on
+    /// the head. The second read of storage covers a block committed between the first
+    /// two reads, which hides the pre-confirmed block that held the transaction.
+    pub fn find_transaction(
+        &self,
+        hash: TransactionHash,
+    ) -> Result<Option<FoundTransaction>, RpcError> {
+        if let Some(location) = self.storage.transaction_location(hash)? {
+            return Ok(Some(FoundTransaction::Committed(location)));
+        }
+        if let Some((number, head_hash)) = self.storage.head()? {
+            if let Some(block) = self.pre_confirmed.block_on(number, head_hash) {
+                if block.transaction(hash).is_some() {
+                    return Ok(Some(FoundTransaction::PreConfirmed(block)));
+                }
+                if block.candidate_transaction(hash).is_some() {
+                    return Ok(Some(FoundTransaction::Candidate(block)));
+                }
+            }
+        }
+        Ok(self
+            .storage
+            .transaction_location(hash)?
+            .map(FoundTransaction::Committed))
     }
 
     // NOTE: the status is the one the gateway reported when the block was synced; the
@@ -225,5 +299,104 @@ impl RpcContext {
             }
         }
         Err(RpcError::block_not_found())
+    }
+}
+
+/// A pre-confirmed block for handler tests.
+#[cfg(test)]
+pub(crate) mod pre_confirmed_fixture {
+    use starling_storage::*;
+
+    use super::RpcContext;
+
+    /// Hashes of the block's executed transactions and of its candidate.
+    pub const SUCCEEDED: u64 = 0x9000;
+    pub const REVERTED: u64 = 0x9001;
+    pub const CANDIDATE: u64 = 0x9002;
+    /// The contract whose slot 0x5 the block sets to 0x77, and which it deploys with
+    /// class 0xaa.
+    pub const DEPLOYED: u64 = 0xd00;
+
+    fn l1_handler(hash: u64) -> Transaction {
+        Transaction {
+            hash: TransactionHash(Felt::from(hash)),
+            variant: TransactionVariant::L1Handler(L1HandlerTransaction {
+                version: Felt::ZERO,
+                nonce: Felt::from(hash),
+                contract_address: ContractAddress(Felt::from(DEPLOYED)),
+                entry_point_selector: Felt::from(0x1e1u64),
+                calldata: vec![Felt::from(0xe7u64)],
+            }),
+        }
+    }
+
+    fn receipt(hash: u64, execution_status: ExecutionStatus, events: Vec<Event>) -> Receipt {
+        Receipt {
+            transaction_hash: TransactionHash(Felt::from(hash)),
+            actual_fee: Felt::from(0x10u64),
+            execution_status,
+            events,
+            l2_to_l1_messages: vec![],
+            l1_to_l2_consumed_message: None,
+            execution_resources: ExecutionResources::default(),
+        }
+    }
+
+    /// Sets a pre-confirmed block on the head of `context`: two executed L1 handlers (the
+    /// first emits one event from `DEPLOYED` with key 0x11, the second reverted) and one
+    /// candidate.
+    pub fn set_on_head(context: &RpcContext) -> PreConfirmedBlock {
+        let head = context.latest_header().unwrap();
+        let event = Event {
+            from_address: ContractAddress(Felt::from(DEPLOYED)),
+            keys: vec![Felt::from(0x11u64)],
+            data: vec![Felt::from(0x1u64)],
+        };
+        let block = PreConfirmedBlock {
+            number: head.number.next(),
+            parent_hash: head.hash,
+            timestamp: 1_800_000_000,
+            sequencer_address: ContractAddress(Felt::from(0x5eu64)),
+            starknet_version: "0.14.0".into(),
+            l1_gas_price: GasPrices {
+                price_in_wei: Felt::from(0x10u64),
+                price_in_fri: Felt::from(0x11u64),
+            },
+            l1_data_gas_price: GasPrices::default(),
+            l2_gas_price: GasPrices::default(),
+            l1_da_mode: L1DataAvailabilityMode::Blob,
+            transactions: vec![l1_handler(SUCCEEDED), l1_handler(REVERTED)],
+            receipts: vec![
+                receipt(SUCCEEDED, ExecutionStatus::Succeeded, vec![event]),
+                receipt(
+                    REVERTED,
+                    ExecutionStatus::Reverted {
+                        reason: "out of gas".into(),
+                    },
+                    vec![],
+                ),
+            ],
+            candidate_transactions: vec![l1_handler(CANDIDATE)],
+            state_diff: StateDiff {
+                storage_diffs: vec![ContractStorageDiff {
+                    address: ContractAddress(Felt::from(DEPLOYED)),
+                    entries: vec![StorageEntry {
+                        key: StorageKey(Felt::from(0x5u64)),
+                        value: Felt::from(0x77u64),
+                    }],
+                }],
+                nonces: vec![NonceUpdate {
+                    contract_address: ContractAddress(Felt::from(DEPLOYED)),
+                    nonce: Felt::from(0x3u64),
+                }],
+                deployed_contracts: vec![DeployedContract {
+                    address: ContractAddress(Felt::from(DEPLOYED)),
+                    class_hash: ClassHash(Felt::from(0xaau64)),
+                }],
+                ..StateDiff::default()
+            },
+        };
+        context.pre_confirmed.set(block.clone());
+        block
     }
 }

@@ -14,6 +14,7 @@ mod error;
 mod event_filter;
 mod events;
 mod orphans;
+mod pre_confirmed;
 mod proofs;
 mod reader;
 mod receipt;
@@ -35,6 +36,9 @@ pub use error::{StorageError, StorageResult};
 pub use event_filter::{BlockEventFilter, EventQuery};
 pub use events::ChainEvent;
 pub use orphans::ChainView;
+pub use pre_confirmed::{
+    merge_state_diffs, PreConfirmedBlock, PreConfirmedHandle, PreConfirmedTransaction,
+};
 pub use reader::TransactionLocation;
 pub use receipt::{
     BuiltinCounters, Event, ExecutionResources, ExecutionStatus, GasVector, L1ToL2Message,

@@ -431,6 +431,75 @@ pub fn convert_state_diff(diff: &wire::StateDiff) -> model::StateDiff {
     }
 }
 
+/// Converts a `get_preconfirmed_block` reply for block `number`, which builds on the
+/// stored head `parent_hash`. Transactions with a receipt become the block's executed
+/// transactions, those with a `null` receipt its candidates, and the state diffs of the
+/// executed ones are merged into one. Errors name the offending transaction or field.
+pub fn convert_preconfirmed_block(
+    block: &wire::PreconfirmedBlock,
+    number: BlockNumber,
+    parent_hash: BlockHash,
+) -> Result<model::PreConfirmedBlock, String> {
+    if block.transaction_receipts.len() != block.transactions.len()
+        || block.transaction_state_diffs.len() != block.transactions.len()
+    {
+        return Err(format!(
+            "pre-confirmed block {number} has {} transactions, {} receipts and {} state diffs",
+            block.transactions.len(),
+            block.transaction_receipts.len(),
+            block.transaction_state_diffs.len()
+        ));
+    }
+
+    let mut transactions = Vec::new();
+    let mut receipts = Vec::new();
+    let mut candidate_transactions = Vec::new();
+    let mut state_diffs = Vec::new();
+    let entries = block
+        .transactions
+        .iter()
+        .zip(&block.transaction_receipts)
+        .zip(&block.transaction_state_diffs);
+    for (index, ((transaction, receipt), state_diff)) in entries.enumerate() {
+        let transaction = convert_transaction(transaction)
+            .map_err(|error| format!("pre-confirmed block {number}: {error}"))?;
+        let Some(receipt) = receipt else {
+            candidate_transactions.push(transaction);
+            continue;
+        };
+        if receipt.transaction_hash != transaction.hash.0 {
+            return Err(format!(
+                "pre-confirmed block {number}: receipt {index} is for transaction {:#x}, transaction {index} is {}",
+                receipt.transaction_hash, transaction.hash
+            ));
+        }
+        receipts.push(convert_receipt(receipt));
+        transactions.push(transaction);
+        if let Some(state_diff) = state_diff {
+            state_diffs.push(convert_state_diff(state_diff));
+        }
+    }
+
+    Ok(model::PreConfirmedBlock {
+        number,
+        parent_hash,
+        timestamp: block.timestamp,
+        sequencer_address: ContractAddress(block.sequencer_address),
+        starknet_version: block.starknet_version.clone(),
+        l1_gas_price: convert_prices(block.l1_gas_price),
+        l1_data_gas_price: convert_prices(block.l1_data_gas_price),
+        l2_gas_price: convert_prices(block.l2_gas_price),
+        l1_da_mode: match block.l1_da_mode {
+            wire::L1DataAvailabilityMode::Blob => model::L1DataAvailabilityMode::Blob,
+            wire::L1DataAvailabilityMode::Calldata => model::L1DataAvailabilityMode::Calldata,
+        },
+        transactions,
+        receipts,
+        candidate_transactions,
+        state_diff: model::merge_state_diffs(state_diffs),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

@@ -10,6 +10,8 @@ pub mod convert;
 pub mod gateway;
 mod network;
 mod pipeline;
+pub mod pre_confirmed;
+mod prefetch;
 mod progress;
 mod reorg;
 pub mod replay;
@@ -21,4 +23,5 @@ pub mod verify;
 
 pub use gateway::client::{FetchError, GatewayClient};
 pub use network::Network;
-pub use pipeline::{run, BlockError, SyncConfig, SyncError};
+pub use pipeline::{run, BlockError, SyncConfig, SyncError, DEFAULT_FETCH_AHEAD};
+pub use pre_confirmed::PreConfirmedConfig;

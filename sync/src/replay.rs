@@ -11,6 +11,7 @@
 //! | `signature/N.json` (optional) | `get_signature?blockNumber=N` |
 //! | `class/H.json` | `get_class_by_hash?classHash=H` |
 //! | `compiled_class/H.json` | `get_compiled_class_by_class_hash?classHash=H` |
+//! | `block/N.json` and `state_update/N.json` of the next block | `get_preconfirmed_block?blockNumber=N` |
 //!
 //! The served chain is the contiguous range `block/0.json..=block/N.json`. Other files in `block/`
 //! (numbers after a gap, `latest.json`) are ignored. Responses are the recorded file bytes, never
@@ -21,6 +22,9 @@
 //! Blocks become visible in order: the first [`ReplayConfig::initial_blocks`] at start, then one
 //! more per [`ReplayConfig::release_interval`]. Requests for a block that is not visible yet
 //! return `BLOCK_NOT_FOUND`, as the real gateway does for a block it has not produced yet.
+//! `get_preconfirmed_block` serves the first block that is not visible yet as the block the
+//! sequencer is building (see `compose_preconfirmed_block`), and `BLOCK_NOT_FOUND` for any
+//! other number.
 //!
 //! With [`ReplayConfig::fork_dir`] the gateway simulates a reorg: it serves `dir` until
 //! [`ReplayConfig::switch_after`] has passed since start, then serves the fork directory, whose
@@ -395,6 +399,17 @@ impl ReplayGateway {
         })
     }
 
+    /// Returns how many requests to `endpoint` (`"get_class_by_hash"` or
+    /// `"get_compiled_class_by_class_hash"`) named class `class_hash`, in any hexadecimal
+    /// form, whatever their status. Requests that got an injected 429, 503 or reset are not
+    /// counted here.
+    pub fn class_request_count(&self, endpoint: &str, class_hash: &str) -> u64 {
+        match (Endpoint::from_name(endpoint), normalize_hex(class_hash)) {
+            (Some(endpoint), Some(key)) => self.state.counters.class_count(endpoint, &key),
+            _ => 0,
+        }
+    }
+
     /// Returns how many faults of `kind` were injected since start.
     pub fn fault_count(&self, kind: FaultKind) -> u64 {
         self.state.injected_faults[kind as usize].load(Ordering::Relaxed)
@@ -763,15 +778,17 @@ enum Endpoint {
     Signature,
     ClassByHash,
     CompiledClassByClassHash,
+    PreconfirmedBlock,
 }
 
 impl Endpoint {
-    const ALL: [Endpoint; 5] = [
+    const ALL: [Endpoint; 6] = [
         Endpoint::Block,
         Endpoint::StateUpdate,
         Endpoint::Signature,
         Endpoint::ClassByHash,
         Endpoint::CompiledClassByClassHash,
+        Endpoint::PreconfirmedBlock,
     ];
 
     fn name(self) -> &'static str {
@@ -781,6 +798,7 @@ impl Endpoint {
             Endpoint::Signature => "get_signature",
             Endpoint::ClassByHash => "get_class_by_hash",
             Endpoint::CompiledClassByClassHash => "get_compiled_class_by_class_hash",
+            Endpoint::PreconfirmedBlock => "get_preconfirmed_block",
         }
     }
 
@@ -800,6 +818,8 @@ struct RequestCounters {
     /// Requests per endpoint, indexed by `Endpoint as usize`.
     per_endpoint: [AtomicU64; Endpoint::ALL.len()],
     per_block: Mutex<HashMap<(Endpoint, u64), u64>>,
+    /// Class requests per endpoint and normalised class hash.
+    per_class: Mutex<HashMap<(Endpoint, String), u64>>,
 }
 
 impl RequestCounters {
@@ -813,6 +833,25 @@ impl RequestCounters {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         *per_block.entry((endpoint, block_number)).or_default() += 1;
+    }
+
+    fn record_class(&self, endpoint: Endpoint, key: &str) {
+        let mut per_class = self
+            .per_class
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *per_class.entry((endpoint, key.to_owned())).or_default() += 1;
+    }
+
+    fn class_count(&self, endpoint: Endpoint, key: &str) -> u64 {
+        let per_class = self
+            .per_class
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        per_class
+            .get(&(endpoint, key.to_owned()))
+            .copied()
+            .unwrap_or(0)
     }
 
     fn count(&self, endpoint: Endpoint) -> u64 {
@@ -1049,7 +1088,9 @@ async fn route(
         Endpoint::Block => get_block(state, recording, &params).await,
         Endpoint::StateUpdate => get_state_update(state, recording, &params).await,
         Endpoint::Signature => get_signature(state, recording, &params).await,
+        Endpoint::PreconfirmedBlock => get_preconfirmed_block(state, recording, &params).await,
         Endpoint::ClassByHash => {
+            record_class_request(state, endpoint, &params);
             get_class(
                 &recording.classes,
                 other.map(|other| &other.classes),
@@ -1058,6 +1099,7 @@ async fn route(
             .await
         }
         Endpoint::CompiledClassByClassHash => {
+            record_class_request(state, endpoint, &params);
             get_class(
                 &recording.compiled_classes,
                 other.map(|other| &other.compiled_classes),
@@ -1180,6 +1222,117 @@ async fn get_signature(
     Ok(Bytes::from(body))
 }
 
+/// Serves the block after the last visible one as a pre-confirmed block. Any other block
+/// number is `BLOCK_NOT_FOUND`, and so is every number once the whole recording is visible.
+async fn get_preconfirmed_block(
+    state: &GatewayState,
+    recording: &Recording,
+    params: &QueryParams,
+) -> Result<Bytes, GatewayError> {
+    let next = state.visible_block_count(recording);
+    let block_number = match parse_block_id(params)? {
+        BlockId::Number(number) => number,
+        BlockId::Latest => next,
+        BlockId::Hash(_) => {
+            return Err(malformed(
+                "get_preconfirmed_block takes blockNumber, not blockHash.",
+            ))
+        }
+    };
+    state
+        .counters
+        .record_block(Endpoint::PreconfirmedBlock, block_number);
+    if block_number != next || block_number >= recording.block_count {
+        return Err(GatewayError::BlockNumberNotFound(block_number));
+    }
+
+    let with_block_path = recording.block_file(STATE_UPDATE_WITH_BLOCK_DIR, block_number);
+    let (block, state_update) = match read_optional(&with_block_path).await? {
+        Some(recorded) => {
+            let mut parsed = parse_recording::<serde_json::Value>(&with_block_path, &recorded)?;
+            (parsed["block"].take(), parsed["state_update"].take())
+        }
+        None => {
+            let block_path = recording.block_file(BLOCK_DIR, block_number);
+            let block = read_block_file(&block_path, block_number).await?;
+            let state_update_path = recording.block_file(STATE_UPDATE_DIR, block_number);
+            let state_update = read_block_file(&state_update_path, block_number).await?;
+            (
+                parse_recording(&block_path, &block)?,
+                parse_recording(&state_update_path, &state_update)?,
+            )
+        }
+    };
+    let body = compose_preconfirmed_block(block_number, &block, &state_update);
+    Ok(Bytes::from(
+        serde_json::to_vec(&body).expect("a JSON value always serialises"),
+    ))
+}
+
+fn parse_recording<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<T, GatewayError> {
+    serde_json::from_slice(bytes).map_err(|source| GatewayError::InvalidRecording {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Builds a `get_preconfirmed_block` reply from a recorded block and its state update. It
+/// has status `PRE_CONFIRMED`, the block's header fields, its transactions and receipts,
+/// and one state diff per transaction. Header fields that old blocks lack get the chain
+/// model's defaults. The recording has only the whole block's diff, so the last
+/// transaction carries it and the others an empty diff. A block without transactions has
+/// no diff.
+fn compose_preconfirmed_block(
+    block_number: u64,
+    block: &serde_json::Value,
+    state_update: &serde_json::Value,
+) -> serde_json::Value {
+    use serde_json::{json, Value};
+
+    let zero_prices = json!({ "price_in_wei": "0x0", "price_in_fri": "0x0" });
+    let field_or = |name: &str, default: Value| match block.get(name) {
+        Some(value) if !value.is_null() => value.clone(),
+        _ => default,
+    };
+    // Blocks before Starknet 0.13.1 carry one wei price in `gas_price`.
+    let legacy_l1_gas_price = json!({
+        "price_in_wei": field_or("gas_price", json!("0x0")),
+        "price_in_fri": "0x0",
+    });
+    let transactions = field_or("transactions", json!([]));
+    let transaction_count = transactions.as_array().map_or(0, Vec::len);
+    let empty_diff = json!({
+        "storage_diffs": {},
+        "nonces": {},
+        "deployed_contracts": [],
+        "old_declared_contracts": [],
+        "declared_classes": [],
+        "replaced_classes": [],
+    });
+    let mut state_diffs = vec![empty_diff; transaction_count];
+    if let Some(last) = state_diffs.last_mut() {
+        *last = state_update["state_diff"].clone();
+    }
+
+    json!({
+        "status": "PRE_CONFIRMED",
+        "starknet_version": field_or("starknet_version", json!("")),
+        "l1_da_mode": field_or("l1_da_mode", json!("CALLDATA")),
+        "l1_gas_price": field_or("l1_gas_price", legacy_l1_gas_price),
+        "l1_data_gas_price": field_or("l1_data_gas_price", zero_prices.clone()),
+        "l2_gas_price": field_or("l2_gas_price", zero_prices),
+        "timestamp": field_or("timestamp", json!(0)),
+        "sequencer_address": field_or("sequencer_address", json!("0x0")),
+        "transactions": transactions,
+        "transaction_receipts": field_or("transaction_receipts", json!([])),
+        "transaction_state_diffs": state_diffs,
+        "block_number": block_number,
+    })
+}
+
 /// Serves a class or compiled class by `classHash`, from `classes` or else from `fallback`.
 /// Any `blockNumber` parameter is ignored.
 async fn get_class(
@@ -1204,6 +1357,13 @@ async fn get_class(
     read_optional(path)
         .await?
         .ok_or(GatewayError::UndeclaredClass(key))
+}
+
+/// Counts a class request by its `classHash` parameter, when that is a valid felt.
+fn record_class_request(state: &GatewayState, endpoint: Endpoint, params: &QueryParams) {
+    if let Some(key) = params.get("classHash").and_then(normalize_hex) {
+        state.counters.record_class(endpoint, &key);
+    }
 }
 
 /// Reads a block-indexed file. A missing file means that the recording lacks the block, so the

@@ -22,8 +22,9 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
         .map_err(RpcError::invalid_params)?;
     let count = match context.resolve_block(block_id)? {
         ResolvedBlock::Committed(header) => header.transaction_count,
-        // The node keeps no pending or pre-confirmed transactions.
-        ResolvedBlock::Pending { .. } => 0,
+        ResolvedBlock::Pending { block, .. } => {
+            block.map_or(0, |block| block.transactions.len() as u64)
+        }
     };
     Ok(Value::from(count))
 }
@@ -89,6 +90,16 @@ mod tests {
                 .unwrap_err()
                 .code,
             -32602
+        );
+    }
+
+    #[test]
+    fn pre_confirmed_counts_executed_transactions() {
+        let (context, _dir) = sample_chain::context();
+        crate::context::pre_confirmed_fixture::set_on_head(&context);
+        assert_eq!(
+            call(&context, Api::V0_10, json!(["pre_confirmed"])).unwrap(),
+            json!(2)
         );
     }
 }

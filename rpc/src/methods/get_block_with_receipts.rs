@@ -8,7 +8,8 @@ use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::BlockWithTransactionsParams;
 use crate::types::{
-    block_fields, pending_block_fields, receipt_fields, transaction_fields, SpecVersion,
+    block_fields, pending_block_fields, pre_confirmed_receipt_fields, receipt_fields,
+    transaction_fields, SpecVersion,
 };
 use crate::version::Api;
 
@@ -43,10 +44,24 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
             block.insert("transactions".into(), Value::Array(items));
             block
         }
-        ResolvedBlock::Pending { parent } => {
-            let mut block = pending_block_fields(&parent, version);
-            block.insert("transactions".into(), json!([]));
-            block
+        ResolvedBlock::Pending { parent, block } => {
+            let items: Vec<Value> = block
+                .iter()
+                .flat_map(|block| block.transactions.iter().zip(&block.receipts))
+                .map(|(transaction, receipt)| {
+                    json!({
+                        "transaction": transaction_fields(
+                            &transaction.variant,
+                            version,
+                            include_proof_facts,
+                        ),
+                        "receipt": pre_confirmed_receipt_fields(transaction, receipt, version),
+                    })
+                })
+                .collect();
+            let mut fields = pending_block_fields(&parent, block.as_deref(), version);
+            fields.insert("transactions".into(), Value::Array(items));
+            fields
         }
     };
     Ok(Value::Object(block))
@@ -257,5 +272,24 @@ mod tests {
         let (context, _dir) = context_with_blocks(1);
         let error = call(&context, Api::V0_7, json!([{ "block_hash": "0x1" }])).unwrap_err();
         assert_eq!(error.code, 24);
+    }
+
+    #[test]
+    fn pre_confirmed_receipts_per_version() {
+        let (context, _dir) = sample_chain::context();
+        crate::context::pre_confirmed_fixture::set_on_head(&context);
+
+        let v0_9 = call(&context, Api::V0_9, json!(["pre_confirmed"])).unwrap();
+        let items = v0_9["transactions"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0]["receipt"]["finality_status"], "PRE_CONFIRMED");
+        assert_eq!(items[1]["receipt"]["execution_status"], "REVERTED");
+        assert!(items[0]["transaction"].get("transaction_hash").is_none());
+
+        let v0_8 = call(&context, Api::V0_8, json!(["pending"])).unwrap();
+        assert_eq!(
+            v0_8["transactions"][0]["receipt"]["finality_status"],
+            "ACCEPTED_ON_L2"
+        );
     }
 }

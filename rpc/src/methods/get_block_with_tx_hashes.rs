@@ -35,10 +35,15 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
             block.insert("transactions".into(), Value::Array(hashes));
             block
         }
-        ResolvedBlock::Pending { parent } => {
-            let mut block = pending_block_fields(&parent, version);
-            block.insert("transactions".into(), json!([]));
-            block
+        ResolvedBlock::Pending { parent, block } => {
+            let hashes: Vec<Value> = block
+                .iter()
+                .flat_map(|block| &block.transactions)
+                .map(|transaction| json!(transaction.hash))
+                .collect();
+            let mut fields = pending_block_fields(&parent, block.as_deref(), version);
+            fields.insert("transactions".into(), Value::Array(hashes));
+            fields
         }
     };
     Ok(Value::Object(block))
@@ -285,5 +290,39 @@ mod tests {
             let error = call(&context, api, params.clone()).unwrap_err();
             assert_eq!(error.code, -32602, "{api:?} {params}");
         }
+    }
+
+    #[test]
+    fn pre_confirmed_block_lists_its_transactions() {
+        use crate::context::pre_confirmed_fixture::{self, REVERTED, SUCCEEDED};
+        let (context, _dir) = sample_chain::context();
+        pre_confirmed_fixture::set_on_head(&context);
+        let hashes = json!([format!("{SUCCEEDED:#x}"), format!("{REVERTED:#x}")]);
+
+        let v0_9 = call(&context, Api::V0_9, json!(["pre_confirmed"])).unwrap();
+        assert_eq!(v0_9["block_number"], 3);
+        assert_eq!(v0_9["transactions"], hashes);
+        assert_eq!(v0_9["timestamp"], 1_800_000_000);
+        assert_eq!(v0_9["sequencer_address"], "0x5e");
+        assert_eq!(v0_9["starknet_version"], "0.14.0");
+        assert_eq!(
+            v0_9["l1_gas_price"],
+            json!({ "price_in_wei": "0x10", "price_in_fri": "0x11" })
+        );
+
+        let v0_7 = call(&context, Api::V0_7, json!(["pending"])).unwrap();
+        assert_eq!(v0_7["parent_hash"], "0x102");
+        assert_eq!(v0_7["transactions"], hashes);
+    }
+
+    #[test]
+    fn pre_confirmed_block_on_other_head_hidden() {
+        let (context, _dir) = sample_chain::context();
+        let mut block = crate::context::pre_confirmed_fixture::set_on_head(&context);
+        block.number = BlockNumber(2);
+        context.pre_confirmed.set(block);
+        let shown = call(&context, Api::V0_9, json!(["pre_confirmed"])).unwrap();
+        assert_eq!(shown["block_number"], 3);
+        assert_eq!(shown["transactions"], json!([]));
     }
 }

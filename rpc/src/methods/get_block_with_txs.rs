@@ -1,6 +1,6 @@
 //! `starknet_getBlockWithTxs`: a block header with its full transactions.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::context::{ResolvedBlock, RpcContext};
 use crate::error::RpcError;
@@ -28,10 +28,15 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
             block.insert("transactions".into(), Value::Array(transactions));
             block
         }
-        ResolvedBlock::Pending { parent } => {
-            let mut block = pending_block_fields(&parent, version);
-            block.insert("transactions".into(), json!([]));
-            block
+        ResolvedBlock::Pending { parent, block } => {
+            let transactions: Vec<Value> = block
+                .iter()
+                .flat_map(|block| &block.transactions)
+                .map(|transaction| transaction_with_hash(transaction, version, include_proof_facts))
+                .collect();
+            let mut fields = pending_block_fields(&parent, block.as_deref(), version);
+            fields.insert("transactions".into(), Value::Array(transactions));
+            fields
         }
     };
     Ok(Value::Object(block))
@@ -39,6 +44,8 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::test_support::sample_chain::{self, transaction_hash, SIERRA_CLASS};
     use crate::test_support::{assert_keys, context_with_blocks, params_from};

@@ -25,8 +25,19 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
         .block_id
         .for_api(api)
         .map_err(RpcError::invalid_params)?;
-    let block = context.resolve_block(block_id)?.state_block();
+    let resolved = context.resolve_block(block_id)?;
+    let block = resolved.state_block();
     let address = ContractAddress(input.contract_address.0);
+
+    // A contract the pre-confirmed block deploys, or whose class it replaces.
+    // NOTE: classes that the pre-confirmed block declares are not fetched, so a
+    // contract of such a class is error 20 until its block is committed.
+    if let Some(class_hash) = resolved
+        .pre_confirmed()
+        .and_then(|pre_confirmed| pre_confirmed.class_hash(address))
+    {
+        return class_at(context, class_hash, block)?.ok_or_else(RpcError::contract_not_found);
+    }
     let class_hash = context
         .storage
         .class_hash_at(address, block)?
@@ -99,5 +110,26 @@ mod tests {
             call(&context, Api::V0_7, bad_address).unwrap_err().code,
             -32602
         );
+    }
+
+    #[test]
+    fn pre_confirmed_deployment_of_stored_class() {
+        use crate::context::pre_confirmed_fixture::{self, DEPLOYED};
+        use crate::test_support::sample_chain::CAIRO0_CLASS;
+        use starling_storage::{ClassHash, Felt};
+
+        let (context, _dir) = sample_chain::context();
+        let mut block = pre_confirmed_fixture::set_on_head(&context);
+        let deployed = json!(["pre_confirmed", hex(DEPLOYED)]);
+        // The fixture's class 0xaa is not stored.
+        let unknown_class = call(&context, Api::V0_9, deployed.clone()).unwrap_err();
+        assert_eq!(unknown_class.code, 20);
+
+        block.state_diff.deployed_contracts[0].class_hash = ClassHash(Felt::from(CAIRO0_CLASS));
+        context.pre_confirmed.set(block);
+        let class = call(&context, Api::V0_9, deployed).unwrap();
+        assert!(class.get("program").is_some());
+        let latest = call(&context, Api::V0_9, json!(["latest", hex(DEPLOYED)]));
+        assert_eq!(latest.unwrap_err().code, 20);
     }
 }

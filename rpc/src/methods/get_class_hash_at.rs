@@ -24,10 +24,20 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
         .block_id
         .for_api(api)
         .map_err(RpcError::invalid_params)?;
-    let at = context.resolve_block(block_id)?.state_block();
+    let resolved = context.resolve_block(block_id)?;
     let address = ContractAddress(input.contract_address.0);
 
-    match context.storage.class_hash_at(address, at)? {
+    // A deployment or class replacement in the pre-confirmed block overrides the head.
+    if let Some(class_hash) = resolved
+        .pre_confirmed()
+        .and_then(|block| block.class_hash(address))
+    {
+        return Ok(json!(class_hash));
+    }
+    match context
+        .storage
+        .class_hash_at(address, resolved.state_block())?
+    {
         Some(class_hash) => Ok(json!(class_hash)),
         None => Err(RpcError::contract_not_found()),
     }
@@ -105,5 +115,19 @@ mod tests {
         let (context, _dir) = chain();
         let error = call(&context, Api::V0_9, json!([{"block_number": 9}, "0xc0"])).unwrap_err();
         assert_eq!(error.code, 24);
+    }
+
+    #[test]
+    fn pre_confirmed_deployment_over_head_state() {
+        use crate::context::pre_confirmed_fixture::{self, DEPLOYED};
+        let (context, _dir) = chain();
+        pre_confirmed_fixture::set_on_head(&context);
+        let deployed = format!("{DEPLOYED:#x}");
+        let class = call(&context, Api::V0_9, json!(["pre_confirmed", deployed])).unwrap();
+        assert_eq!(class, json!("0xaa"));
+        let head_class = call(&context, Api::V0_9, json!(["pre_confirmed", "0xc0"])).unwrap();
+        assert_eq!(head_class, json!("0xbb"));
+        let latest = call(&context, Api::V0_9, json!(["latest", deployed])).unwrap_err();
+        assert_eq!(latest.code, 20);
     }
 }

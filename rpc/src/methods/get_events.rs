@@ -11,21 +11,29 @@
 //! the next event to consider, where the index counts every event of the block in receipt
 //! order. The writer only appends blocks, so a token stays valid for the same filter.
 //!
+//! A range that ends at `pending` or `pre_confirmed` also covers the pre-confirmed block
+//! when the node holds one, after the head. Its events have no block hash, and before
+//! v0.9 no block number either, as the specs prescribe for pending events. A token into
+//! it names its number and stays valid only until that block is committed or replaced.
+//!
 //! [`RpcLimits::events_max_blocks`]: crate::context::RpcLimits::events_max_blocks
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use starling_storage::{
-    BlockHash, BlockNumber, ContractAddress, Event, EventQuery, Felt, Storage, TransactionHash,
+    BlockHash, BlockNumber, ContractAddress, Event, EventQuery, Felt, PreConfirmedBlock, Receipt,
+    Storage, TransactionHash,
 };
 
-use crate::context::RpcContext;
+use crate::context::{ResolvedBlock, RpcContext};
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::{parse_felt, BlockId, BlockIdParam, RpcFelt};
+use crate::types::SpecVersion;
 use crate::version::Api;
 
 #[derive(Deserialize)]
@@ -56,10 +64,13 @@ struct EventsRequest {
     /// Position where the scan starts: the continuation token, or the first event of
     /// `from_block`.
     start: ContinuationToken,
-    /// The last block to scan, at most the head.
+    /// The last stored block to scan, at most the head.
     to: BlockNumber,
     query: EventQuery,
     chunk_size: usize,
+    /// The pre-confirmed block, scanned after the stored blocks when the range ends at
+    /// `pending` or `pre_confirmed`.
+    pre_confirmed: Option<Arc<PreConfirmedBlock>>,
 }
 
 /// The position of the next event to consider.
@@ -75,7 +86,8 @@ struct ContinuationToken {
 struct EmittedEvent {
     event: Event,
     block_number: BlockNumber,
-    block_hash: BlockHash,
+    /// `None` for an event of the pre-confirmed block.
+    block_hash: Option<BlockHash>,
     transaction_hash: TransactionHash,
     transaction_index: usize,
     /// Index of the event in its transaction's receipt.
@@ -136,13 +148,22 @@ fn build_request(
         })
         .transpose()?;
 
-    let Some((from, to)) = resolve_range(context, api, filter.from_block, filter.to_block)? else {
+    let Some(range) = resolve_range(context, api, filter.from_block, filter.to_block)? else {
         return Ok(None);
+    };
+    let (from, to) = (range.from, range.to);
+    let in_pre_confirmed = |block: BlockNumber| {
+        range
+            .pre_confirmed
+            .as_ref()
+            .is_some_and(|pre_confirmed| pre_confirmed.number == block)
     };
     // NOTE: with `from_block: "latest"` a token becomes invalid once a new block moves
     // `from` past the token's block, as in Pathfinder.
     let start = match token {
-        Some(token) if token.block < from || token.block > to => {
+        Some(token)
+            if token.block < from || (token.block > to && !in_pre_confirmed(token.block)) =>
+        {
             return Err(RpcError::invalid_continuation_token())
         }
         Some(token) => token,
@@ -156,6 +177,7 @@ fn build_request(
         to,
         query: EventQuery { addresses, keys },
         chunk_size,
+        pre_confirmed: range.pre_confirmed,
     }))
 }
 
@@ -177,30 +199,51 @@ fn parse_keys(keys: Vec<Vec<RpcFelt>>, max_keys: usize) -> Result<Vec<Vec<Felt>>
     Ok(keys)
 }
 
-/// Resolves the range to `(from, to)`, with `to` at most the head. An absent `from_block`
-/// is genesis and an absent `to_block` is the head. `None` means that the range holds no
-/// stored block.
+/// A resolved block range: the stored blocks `from..=to`, which may be empty, and the
+/// pre-confirmed block after them.
+struct BlockRange {
+    from: BlockNumber,
+    to: BlockNumber,
+    pre_confirmed: Option<Arc<PreConfirmedBlock>>,
+}
+
+/// Resolves the range, with `to` at most the head. An absent `from_block` is genesis and
+/// an absent `to_block` is the head. A `to_block` of `pending` or `pre_confirmed` adds
+/// the pre-confirmed block when the node holds one. `None` means that the range holds
+/// no block.
 fn resolve_range(
     context: &RpcContext,
     api: Api,
     from_block: Option<BlockIdParam>,
     to_block: Option<BlockIdParam>,
-) -> Result<Option<(BlockNumber, BlockNumber)>, RpcError> {
+) -> Result<Option<BlockRange>, RpcError> {
     let from = match from_block {
-        Some(id) => resolve_bound(context, api, id)?,
+        Some(id) => resolve_bound(context, api, id)?.0,
         None => BlockNumber::GENESIS,
     };
-    let to = match to_block {
-        Some(id) => Some(resolve_bound(context, api, id)?),
-        None => None,
+    let (to, pre_confirmed) = match to_block {
+        Some(id) => {
+            let (to, pre_confirmed) = resolve_bound(context, api, id)?;
+            (Some(to), pre_confirmed)
+        }
+        None => (None, None),
     };
 
-    // A numeric bound may lie beyond the head, and the scan ends at the head.
+    // A numeric bound may lie beyond the head, and the scan of stored blocks ends at the
+    // head.
     let Some((head, _)) = context.storage.head()? else {
         return Ok(None);
     };
     let to = to.map_or(head, |to| to.min(head));
-    Ok((from <= to).then_some((from, to)))
+    let pre_confirmed = pre_confirmed.filter(|block| from <= block.number);
+    if from > to && pre_confirmed.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(BlockRange {
+        from,
+        to,
+        pre_confirmed,
+    }))
 }
 
 /// Parses `address`: one felt on every version, or a list of felts from v0.10 on. An
@@ -237,15 +280,20 @@ fn parse_addresses(address: Option<Value>, api: Api) -> Result<Vec<ContractAddre
 
 /// Resolves a range bound to a block number. A number need not be stored yet, but a hash
 /// or tag must resolve (error 24 otherwise). `pending` and `pre_confirmed` resolve to the
-/// head because the node keeps no pre-confirmed block.
+/// pre-confirmed block, returned too, or to the head when the node holds none.
 fn resolve_bound(
     context: &RpcContext,
     api: Api,
     id: BlockIdParam,
-) -> Result<BlockNumber, RpcError> {
+) -> Result<(BlockNumber, Option<Arc<PreConfirmedBlock>>), RpcError> {
     match id.for_api(api).map_err(RpcError::invalid_params)? {
-        BlockId::Number(number) => Ok(number),
-        other => Ok(context.resolve_block(other)?.state_block()),
+        BlockId::Number(number) => Ok((number, None)),
+        other => match context.resolve_block(other)? {
+            ResolvedBlock::Pending {
+                block: Some(block), ..
+            } => Ok((block.number, Some(block))),
+            resolved => Ok((resolved.state_block(), None)),
+        },
     }
 }
 
@@ -284,6 +332,22 @@ fn scan_events(
         skip = 0;
         number += 1;
     }
+
+    if let (None, Some(block)) = (page.continuation_token, &request.pre_confirmed) {
+        let skip = if request.start.block == block.number {
+            request.start.event_index
+        } else {
+            0
+        };
+        page.continuation_token = collect_events(
+            &block.receipts,
+            block.number,
+            || Ok(None),
+            skip,
+            request,
+            &mut page.events,
+        )?;
+    }
     Ok((page, stats))
 }
 
@@ -298,6 +362,26 @@ fn collect_block_events(
     events: &mut Vec<EmittedEvent>,
 ) -> Result<Option<ContinuationToken>, RpcError> {
     let receipts = storage.receipts(block)?;
+    collect_events(
+        &receipts,
+        block,
+        || block_hash_of(storage, block).map(Some),
+        skip,
+        request,
+        events,
+    )
+}
+
+/// Appends the matching events of one block's `receipts` as [`collect_block_events`]
+/// describes. `block_hash` is called once, for the first match.
+fn collect_events(
+    receipts: &[Receipt],
+    block: BlockNumber,
+    mut block_hash: impl FnMut() -> Result<Option<BlockHash>, RpcError>,
+    skip: u64,
+    request: &EventsRequest,
+    events: &mut Vec<EmittedEvent>,
+) -> Result<Option<ContinuationToken>, RpcError> {
     let event_count: u64 = receipts
         .iter()
         .map(|receipt| receipt.events.len() as u64)
@@ -306,7 +390,7 @@ fn collect_block_events(
         return Err(RpcError::invalid_continuation_token());
     }
 
-    let mut block_hash = None;
+    let mut known_hash = None;
     let mut position = 0u64;
     for (transaction_index, receipt) in receipts.iter().enumerate() {
         for (event_index, event) in receipt.events.iter().enumerate() {
@@ -322,11 +406,11 @@ fn collect_block_events(
                 }));
             }
 
-            let block_hash = match block_hash {
+            let block_hash = match known_hash {
                 Some(hash) => hash,
                 None => {
-                    let hash = block_hash_of(storage, block)?;
-                    block_hash = Some(hash);
+                    let hash = block_hash()?;
+                    known_hash = Some(hash);
                     hash
                 }
             };
@@ -363,8 +447,13 @@ fn page_to_json(page: &EventsPage, api: Api) -> Value {
             object.insert("from_address".into(), json!(emitted.event.from_address));
             object.insert("keys".into(), json!(emitted.event.keys));
             object.insert("data".into(), json!(emitted.event.data));
-            object.insert("block_hash".into(), json!(emitted.block_hash));
-            object.insert("block_number".into(), json!(emitted.block_number.get()));
+            // A pre-confirmed event has no block hash, and before v0.9 no number.
+            if let Some(block_hash) = emitted.block_hash {
+                object.insert("block_hash".into(), json!(block_hash));
+            }
+            if emitted.block_hash.is_some() || SpecVersion::of(api) >= SpecVersion::V0_9 {
+                object.insert("block_number".into(), json!(emitted.block_number.get()));
+            }
             object.insert("transaction_hash".into(), json!(emitted.transaction_hash));
             if api == Api::V0_10 {
                 object.insert("transaction_index".into(), json!(emitted.transaction_index));
@@ -773,5 +862,63 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.code, 24);
+    }
+
+    #[test]
+    fn pre_confirmed_events_follow_stored_ones() {
+        use crate::context::pre_confirmed_fixture::{self, SUCCEEDED};
+        let (context, _dir) = chain();
+        pre_confirmed_fixture::set_on_head(&context);
+        let range =
+            |to: &str| json!({"from_block": {"block_number": 3}, "to_block": to, "chunk_size": 10});
+
+        let v0_9 = call(&context, Api::V0_9, range("pre_confirmed")).unwrap();
+        let events = v0_9["events"].as_array().unwrap();
+        assert_eq!(events.len(), 2, "{v0_9}");
+        assert_eq!(events[0]["block_number"], 3);
+        assert_eq!(events[1]["block_number"], 4);
+        assert_eq!(
+            events[1]["transaction_hash"],
+            json!(format!("{SUCCEEDED:#x}"))
+        );
+        assert!(events[1].get("block_hash").is_none());
+
+        let v0_7 = call(&context, Api::V0_7, range("pending")).unwrap();
+        let pending_event = &v0_7["events"][1];
+        assert_eq!(pending_event["keys"], json!(["0x11"]));
+        assert!(pending_event.get("block_number").is_none());
+        assert!(pending_event.get("block_hash").is_none());
+
+        let latest = call(&context, Api::V0_9, range("latest")).unwrap();
+        assert_eq!(latest["events"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn continuation_token_reaches_pre_confirmed_block() {
+        let (context, _dir) = chain();
+        crate::context::pre_confirmed_fixture::set_on_head(&context);
+        let page = |token: Option<&str>| {
+            let mut filter = json!({"from_block": {"block_number": 3}, "to_block": "pre_confirmed", "chunk_size": 1});
+            if let Some(token) = token {
+                filter["continuation_token"] = json!(token);
+            }
+            call(&context, Api::V0_10, filter).unwrap()
+        };
+
+        let first = page(None);
+        assert_eq!(first["events"][0]["block_number"], 3);
+        assert_eq!(first["continuation_token"], "4-0");
+        let second = page(Some("4-0"));
+        assert_eq!(second["events"][0]["block_number"], 4);
+        assert_eq!(second["events"][0]["transaction_index"], 0);
+        assert!(second.get("continuation_token").is_none());
+
+        // From the pre-confirmed block alone.
+        let only =
+            json!({"from_block": "pre_confirmed", "to_block": "pre_confirmed", "chunk_size": 5});
+        let only = call(&context, Api::V0_10, only).unwrap();
+        let only = only["events"].as_array().unwrap();
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0]["block_number"], 4);
     }
 }

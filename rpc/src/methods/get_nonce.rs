@@ -25,13 +25,23 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
         .block_id
         .for_api(api)
         .map_err(RpcError::invalid_params)?;
-    let at = context.resolve_block(block_id)?.state_block();
+    let resolved = context.resolve_block(block_id)?;
+    let at = resolved.state_block();
     let address = ContractAddress(input.contract_address.0);
 
+    // The pre-confirmed block's nonces and deployments apply on top of the head.
+    if let Some(block) = resolved.pre_confirmed() {
+        if let Some(nonce) = block.nonce(address) {
+            return Ok(json!(nonce));
+        }
+    }
     if let Some(nonce) = context.storage.nonce_at(address, at)? {
         return Ok(json!(nonce));
     }
-    match context.storage.class_hash_at(address, at)? {
+    let deployed_in_pre_confirmed = resolved
+        .pre_confirmed()
+        .and_then(|block| block.class_hash(address));
+    match deployed_in_pre_confirmed.or(context.storage.class_hash_at(address, at)?) {
         Some(_) => Ok(json!(Felt::ZERO)),
         None => Err(RpcError::contract_not_found()),
     }
@@ -114,5 +124,19 @@ mod tests {
         assert_eq!(unknown_block.code, 24);
         let bad_tag = call(&context, Api::V0_9, json!(["pending", "0xc0"])).unwrap_err();
         assert_eq!(bad_tag.code, -32602);
+    }
+
+    #[test]
+    fn pre_confirmed_nonce_over_head_state() {
+        use crate::context::pre_confirmed_fixture::{self, DEPLOYED};
+        let (context, _dir) = chain();
+        pre_confirmed_fixture::set_on_head(&context);
+        let deployed = format!("{DEPLOYED:#x}");
+        let nonce = call(&context, Api::V0_9, json!(["pre_confirmed", deployed])).unwrap();
+        assert_eq!(nonce, json!("0x3"));
+        let head_nonce = call(&context, Api::V0_8, json!(["pending", "0xc0"])).unwrap();
+        assert_eq!(head_nonce, json!("0x1"));
+        let latest = call(&context, Api::V0_9, json!(["latest", deployed])).unwrap_err();
+        assert_eq!(latest.code, 20);
     }
 }

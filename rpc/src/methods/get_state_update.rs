@@ -23,7 +23,7 @@ struct Input {
 
 /// Returns `STATE_UPDATE` for a committed block, where `old_root` is the parent's
 /// state root (0x0 before the genesis block), and for the pending or pre-confirmed
-/// block an empty diff on top of the head's root.
+/// block its merged diff (empty without a pre-confirmed block) on top of the head's root.
 pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, RpcError> {
     let version = SpecVersion::of(api);
     let names: &[&str] = if version >= SpecVersion::V0_10 {
@@ -70,10 +70,14 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
                 "state_diff": state_diff(&diff, version, contracts.as_ref()),
             }))
         }
-        ResolvedBlock::Pending { parent } => Ok(json!({
-            "old_root": parent.state_root,
-            "state_diff": state_diff(&StateDiff::default(), version, None),
-        })),
+        ResolvedBlock::Pending { parent, block } => {
+            let empty = StateDiff::default();
+            let diff = block.as_ref().map_or(&empty, |block| &block.state_diff);
+            Ok(json!({
+                "old_root": parent.state_root,
+                "state_diff": state_diff(diff, version, contracts.as_ref()),
+            }))
+        }
     }
 }
 
@@ -265,5 +269,33 @@ mod tests {
             call(&context, Api::V0_10, bad_address).unwrap_err().code,
             -32602
         );
+    }
+
+    #[test]
+    fn pre_confirmed_diff_over_head_root() {
+        let (context, _dir) = sample_chain::context();
+        crate::context::pre_confirmed_fixture::set_on_head(&context);
+        let head = context.storage.header(BlockNumber(2)).unwrap().unwrap();
+
+        let update = call(&context, Api::V0_9, json!(["pre_confirmed"])).unwrap();
+        assert_eq!(update["old_root"], json!(head.state_root));
+        assert!(update.get("block_hash").is_none());
+        let diff = &update["state_diff"];
+        assert_eq!(
+            diff["storage_diffs"],
+            json!([{ "address": "0xd00", "storage_entries": [{ "key": "0x5", "value": "0x77" }] }])
+        );
+        assert_eq!(
+            diff["deployed_contracts"],
+            json!([{ "address": "0xd00", "class_hash": "0xaa" }])
+        );
+        assert_eq!(
+            diff["nonces"],
+            json!([{ "contract_address": "0xd00", "nonce": "0x3" }])
+        );
+
+        // v0.10 filters the pre-confirmed diff by contract too.
+        let filtered = call(&context, Api::V0_10, json!(["pre_confirmed", ["0xa1"]])).unwrap();
+        assert_eq!(filtered["state_diff"]["storage_diffs"], json!([]));
     }
 }

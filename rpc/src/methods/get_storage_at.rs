@@ -46,21 +46,33 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
         .block_id
         .for_api(api)
         .map_err(RpcError::invalid_params)?;
-    let at = context.resolve_block(block_id)?.state_block();
+    let resolved = context.resolve_block(block_id)?;
+    let at = resolved.state_block();
+    // The pre-confirmed block's writes and deployments apply on top of the head.
+    let pre_confirmed = resolved.pre_confirmed();
+    let pre_confirmed_write = pre_confirmed.and_then(|block| {
+        let value = block.storage_value(address, StorageKey(key))?;
+        Some((value, block.number.get()))
+    });
+    let deployed_in_pre_confirmed =
+        pre_confirmed.is_some_and(|block| block.class_hash(address).is_some());
 
     // NOTE: system contracts 0x1 and 0x2 have storage but no class. A written slot of
     // theirs returns its value; an unwritten one is error 20, as for any address without
     // a deployed contract. Pathfinder does the same (its `get_storage_at.rs` at commit
     // afd4b22, May 2026).
-    let (value, last_update_block) =
-        match context
+    let (value, last_update_block) = match pre_confirmed_write {
+        Some(write) => write,
+        None => match context
             .storage
             .storage_at_with_block(address, StorageKey(key), at)?
         {
             Some((value, block)) => (value, block.get()),
+            None if deployed_in_pre_confirmed => (Felt::ZERO, 0),
             None if context.storage.class_hash_at(address, at)?.is_some() => (Felt::ZERO, 0),
             None => return Err(RpcError::contract_not_found()),
-        };
+        },
+    };
 
     if include_last_update_block {
         Ok(json!({ "value": value, "last_update_block": last_update_block }))
@@ -259,5 +271,47 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.code, -32602);
+    }
+
+    #[test]
+    fn pre_confirmed_diff_over_head_state() {
+        use crate::context::pre_confirmed_fixture::{self, DEPLOYED};
+        let (context, _dir) = chain();
+        pre_confirmed_fixture::set_on_head(&context);
+        let deployed = format!("{DEPLOYED:#x}");
+
+        let written = call(
+            &context,
+            Api::V0_9,
+            json!([deployed, "0x5", "pre_confirmed"]),
+        )
+        .unwrap();
+        assert_eq!(written, json!("0x77"));
+        // An unwritten slot of the contract the block deploys is zero.
+        let unwritten = call(&context, Api::V0_8, json!([deployed, "0x6", "pending"])).unwrap();
+        assert_eq!(unwritten, json!("0x0"));
+        // Slots the block does not write read the head's state.
+        let head_slot = call(&context, Api::V0_9, json!(["0xc0", "0x5", "pre_confirmed"])).unwrap();
+        assert_eq!(head_slot, json!("0x21"));
+        // The head itself does not see the block.
+        let latest = call(&context, Api::V0_9, json!([deployed, "0x5", "latest"])).unwrap_err();
+        assert_eq!(latest.code, 20);
+
+        let with_block = call(
+            &context,
+            Api::V0_10,
+            json!([
+                deployed,
+                "0x5",
+                "pre_confirmed",
+                ["INCLUDE_LAST_UPDATE_BLOCK"]
+            ]),
+        )
+        .unwrap();
+        let pre_confirmed_number = context.latest_header().unwrap().number.get() + 1;
+        assert_eq!(
+            with_block,
+            json!({ "value": "0x77", "last_update_block": pre_confirmed_number })
+        );
     }
 }

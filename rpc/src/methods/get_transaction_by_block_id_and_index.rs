@@ -36,8 +36,18 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
 
     let header = match context.resolve_block(block_id)? {
         ResolvedBlock::Committed(header) => header,
-        // The pending or pre-confirmed block is empty, so every index is out of range.
-        ResolvedBlock::Pending { .. } => return Err(RpcError::invalid_transaction_index()),
+        // Without a pre-confirmed block, the pending block is empty.
+        ResolvedBlock::Pending { block, .. } => {
+            let transaction = usize::try_from(input.index)
+                .ok()
+                .and_then(|index| block?.transactions.get(index).cloned())
+                .ok_or_else(RpcError::invalid_transaction_index)?;
+            return Ok(transaction_with_hash(
+                &transaction,
+                version,
+                include_proof_facts,
+            ));
+        }
     };
     let index = u32::try_from(input.index).map_err(|_| RpcError::invalid_transaction_index())?;
     let location = TransactionLocation {
@@ -160,5 +170,17 @@ mod tests {
             let error = call(&context, Api::V0_7, params.clone()).unwrap_err();
             assert_eq!(error.code, -32602, "{params}");
         }
+    }
+
+    #[test]
+    fn pre_confirmed_transactions_by_index() {
+        use crate::context::pre_confirmed_fixture::{self, REVERTED};
+        let (context, _dir) = sample_chain::context();
+        pre_confirmed_fixture::set_on_head(&context);
+        let second = call(&context, Api::V0_9, json!(["pre_confirmed", 1])).unwrap();
+        assert_eq!(second["transaction_hash"], json!(format!("{REVERTED:#x}")));
+        // The candidate is not part of the block.
+        let error = call(&context, Api::V0_8, json!(["pending", 2])).unwrap_err();
+        assert_eq!(error.code, 27);
     }
 }

@@ -1,10 +1,11 @@
-//! `starknet_getTransactionByHash`: a committed transaction with its hash.
+//! `starknet_getTransactionByHash`: a committed or pre-confirmed transaction with its
+//! hash.
 
 use serde::Deserialize;
 use serde_json::Value;
 use starling_storage::TransactionHash;
 
-use crate::context::RpcContext;
+use crate::context::{FoundTransaction, RpcContext};
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::RpcFelt;
@@ -29,11 +30,25 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
     let input: Input = params.parse(names)?;
     let include_proof_facts = TxnResponseFlag::include_proof_facts(&input.response_flags, version);
 
-    let storage = &context.storage;
-    let location = storage
-        .transaction_location(TransactionHash(input.transaction_hash.0))?
-        .ok_or_else(RpcError::transaction_hash_not_found)?;
-    let (transaction, _receipt) = storage.transaction(location)?.ok_or_else(|| {
+    let hash = TransactionHash(input.transaction_hash.0);
+    let location = match context.find_transaction(hash)? {
+        Some(FoundTransaction::Committed(location)) => location,
+        Some(FoundTransaction::PreConfirmed(block) | FoundTransaction::Candidate(block)) => {
+            let transaction = block
+                .transactions
+                .iter()
+                .chain(&block.candidate_transactions)
+                .find(|transaction| transaction.hash == hash)
+                .ok_or_else(RpcError::transaction_hash_not_found)?;
+            return Ok(transaction_with_hash(
+                transaction,
+                version,
+                include_proof_facts,
+            ));
+        }
+        None => return Err(RpcError::transaction_hash_not_found()),
+    };
+    let (transaction, _receipt) = context.storage.transaction(location)?.ok_or_else(|| {
         tracing::error!(target: "rpc", ?location, "transaction hash index names a missing transaction");
         RpcError::internal()
     })?;
@@ -130,6 +145,18 @@ mod tests {
         for params in [json!([]), json!(["12"]), json!([7])] {
             let error = call(&context, Api::V0_7, params.clone()).unwrap_err();
             assert_eq!(error.code, -32602, "{params}");
+        }
+    }
+
+    #[test]
+    fn pre_confirmed_and_candidate_found() {
+        use crate::context::pre_confirmed_fixture::{self, CANDIDATE, REVERTED};
+        let (context, _dir) = sample_chain::context();
+        pre_confirmed_fixture::set_on_head(&context);
+        for hash in [REVERTED, CANDIDATE] {
+            let transaction = call(&context, Api::V0_9, json!([format!("{hash:#x}")])).unwrap();
+            assert_eq!(transaction["transaction_hash"], json!(format!("{hash:#x}")));
+            assert_eq!(transaction["type"], "L1_HANDLER");
         }
     }
 }

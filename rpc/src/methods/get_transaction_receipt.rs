@@ -1,15 +1,15 @@
-//! `starknet_getTransactionReceipt`: a committed transaction's receipt with the block
-//! that contains it.
+//! `starknet_getTransactionReceipt`: a committed or pre-confirmed transaction's receipt
+//! with the block that contains it.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 use starling_storage::TransactionHash;
 
-use crate::context::RpcContext;
+use crate::context::{FoundTransaction, RpcContext};
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::RpcFelt;
-use crate::types::{receipt_fields, SpecVersion};
+use crate::types::{pre_confirmed_receipt_fields, receipt_fields, SpecVersion};
 use crate::version::Api;
 
 #[derive(Deserialize)]
@@ -18,12 +18,31 @@ struct Input {
 }
 
 /// Returns `TXN_RECEIPT_WITH_BLOCK_INFO`: the receipt and its block's hash and number.
+/// A pre-confirmed receipt has no block hash, and from v0.9 it has the block number,
+/// which the spec requires there. A candidate transaction has no receipt yet, so it is
+/// error 29.
 pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, RpcError> {
     let input: Input = params.parse(&["transaction_hash"])?;
+    let version = SpecVersion::of(api);
+    let hash = TransactionHash(input.transaction_hash.0);
+    let location = match context.find_transaction(hash)? {
+        Some(FoundTransaction::Committed(location)) => location,
+        Some(FoundTransaction::PreConfirmed(block)) => {
+            let found = block
+                .transaction(hash)
+                .ok_or_else(RpcError::transaction_hash_not_found)?;
+            let mut fields =
+                pre_confirmed_receipt_fields(found.transaction, found.receipt, version);
+            if version >= SpecVersion::V0_9 {
+                fields.insert("block_number".into(), json!(block.number.get()));
+            }
+            return Ok(Value::Object(fields));
+        }
+        Some(FoundTransaction::Candidate(_)) | None => {
+            return Err(RpcError::transaction_hash_not_found())
+        }
+    };
     let storage = &context.storage;
-    let location = storage
-        .transaction_location(TransactionHash(input.transaction_hash.0))?
-        .ok_or_else(RpcError::transaction_hash_not_found)?;
     let stored = storage.transaction(location)?;
     let header = storage.header(location.block_number)?;
     let (Some((transaction, receipt)), Some(header)) = (stored, header) else {
@@ -31,7 +50,7 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
         return Err(RpcError::internal());
     };
 
-    let mut fields = receipt_fields(&transaction, &receipt, header.status, SpecVersion::of(api));
+    let mut fields = receipt_fields(&transaction, &receipt, header.status, version);
     fields.insert("block_hash".into(), json!(header.hash));
     fields.insert("block_number".into(), json!(header.number.get()));
     Ok(Value::Object(fields))
@@ -139,5 +158,27 @@ mod tests {
         assert_eq!(error.code, 29);
         let error = call(&context, Api::V0_7, json!(["0xnope"])).unwrap_err();
         assert_eq!(error.code, -32602);
+    }
+
+    #[test]
+    fn pre_confirmed_receipt_has_no_block_hash() {
+        use crate::context::pre_confirmed_fixture::{self, CANDIDATE, SUCCEEDED};
+        let (context, _dir) = sample_chain::context();
+        pre_confirmed_fixture::set_on_head(&context);
+        let hash = json!([format!("{SUCCEEDED:#x}")]);
+
+        let v0_9 = call(&context, Api::V0_9, hash.clone()).unwrap();
+        assert_eq!(v0_9["finality_status"], "PRE_CONFIRMED");
+        assert_eq!(v0_9["block_number"], 3);
+        assert!(v0_9.get("block_hash").is_none());
+        assert_eq!(v0_9["events"][0]["keys"], json!(["0x11"]));
+
+        let v0_7 = call(&context, Api::V0_7, hash).unwrap();
+        assert_eq!(v0_7["finality_status"], "ACCEPTED_ON_L2");
+        assert!(v0_7.get("block_number").is_none());
+        assert!(v0_7.get("block_hash").is_none());
+
+        let candidate = call(&context, Api::V0_9, json!([format!("{CANDIDATE:#x}")]));
+        assert_eq!(candidate.unwrap_err().code, 29);
     }
 }

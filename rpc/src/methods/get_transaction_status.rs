@@ -1,11 +1,11 @@
-//! `starknet_getTransactionStatus`: finality and execution status of a committed
-//! transaction.
+//! `starknet_getTransactionStatus`: finality and execution status of a committed or
+//! pre-confirmed transaction.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 use starling_storage::{ExecutionStatus, TransactionHash};
 
-use crate::context::RpcContext;
+use crate::context::{FoundTransaction, RpcContext};
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::RpcFelt;
@@ -21,30 +21,59 @@ struct Input {
 /// transaction, and the execution status. From v0.8, a reverted transaction also has
 /// `failure_reason`, its revert reason.
 ///
+/// An executed transaction of the pre-confirmed block is `PRE_CONFIRMED` from v0.9 and
+/// `ACCEPTED_ON_L2` before, as pending transactions were. One that the pre-confirmed
+/// block includes but has not executed is `CANDIDATE` from v0.9 and `RECEIVED` before,
+/// without an execution status.
+///
 /// NOTE: the node has no mempool and keeps no rejected transactions, so a
-/// transaction it has not stored in a block is error 29, never `RECEIVED`,
-/// `CANDIDATE` or `REJECTED`.
+/// transaction it has neither stored nor seen in the pre-confirmed block is error 29,
+/// never `RECEIVED` or `REJECTED`.
 pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, RpcError> {
     let input: Input = params.parse(&["transaction_hash"])?;
-    let storage = &context.storage;
-    let location = storage
-        .transaction_location(TransactionHash(input.transaction_hash.0))?
-        .ok_or_else(RpcError::transaction_hash_not_found)?;
-    let stored = storage.transaction(location)?;
-    let header = storage.header(location.block_number)?;
-    let (Some((_transaction, receipt)), Some(header)) = (stored, header) else {
-        tracing::error!(target: "rpc", ?location, "transaction hash index names a missing transaction or block");
-        return Err(RpcError::internal());
+    let version = SpecVersion::of(api);
+    let hash = TransactionHash(input.transaction_hash.0);
+    let (finality, receipt) = match context.find_transaction(hash)? {
+        Some(FoundTransaction::Committed(location)) => {
+            let storage = &context.storage;
+            let stored = storage.transaction(location)?;
+            let header = storage.header(location.block_number)?;
+            let (Some((_transaction, receipt)), Some(header)) = (stored, header) else {
+                tracing::error!(target: "rpc", ?location, "transaction hash index names a missing transaction or block");
+                return Err(RpcError::internal());
+            };
+            (header.status.as_str(), receipt)
+        }
+        Some(FoundTransaction::PreConfirmed(block)) => {
+            let found = block
+                .transaction(hash)
+                .ok_or_else(RpcError::transaction_hash_not_found)?;
+            let finality = if version >= SpecVersion::V0_9 {
+                "PRE_CONFIRMED"
+            } else {
+                "ACCEPTED_ON_L2"
+            };
+            (finality, found.receipt.clone())
+        }
+        Some(FoundTransaction::Candidate(_)) => {
+            let finality = if version >= SpecVersion::V0_9 {
+                "CANDIDATE"
+            } else {
+                "RECEIVED"
+            };
+            return Ok(json!({ "finality_status": finality }));
+        }
+        None => return Err(RpcError::transaction_hash_not_found()),
     };
 
-    let mut status = json!({ "finality_status": header.status.as_str() });
+    let mut status = json!({ "finality_status": finality });
     match receipt.execution_status {
         ExecutionStatus::Succeeded => {
             status["execution_status"] = json!("SUCCEEDED");
         }
         ExecutionStatus::Reverted { reason } => {
             status["execution_status"] = json!("REVERTED");
-            if SpecVersion::of(api) >= SpecVersion::V0_8 {
+            if version >= SpecVersion::V0_8 {
                 status["failure_reason"] = json!(reason);
             }
         }
@@ -122,5 +151,49 @@ mod tests {
             29
         );
         assert_eq!(call(&empty, Api::V0_7, json!([])).unwrap_err().code, -32602);
+    }
+
+    #[test]
+    fn pre_confirmed_statuses_per_version() {
+        use crate::context::pre_confirmed_fixture::{self, CANDIDATE, REVERTED, SUCCEEDED};
+        let (context, _dir) = sample_chain::context();
+        pre_confirmed_fixture::set_on_head(&context);
+        let status = |api, hash: u64| call(&context, api, json!([format!("{hash:#x}")])).unwrap();
+
+        assert_eq!(
+            status(Api::V0_9, SUCCEEDED),
+            json!({ "finality_status": "PRE_CONFIRMED", "execution_status": "SUCCEEDED" })
+        );
+        assert_eq!(
+            status(Api::V0_10, REVERTED),
+            json!({
+                "finality_status": "PRE_CONFIRMED",
+                "execution_status": "REVERTED",
+                "failure_reason": "out of gas",
+            })
+        );
+        assert_eq!(
+            status(Api::V0_8, SUCCEEDED),
+            json!({ "finality_status": "ACCEPTED_ON_L2", "execution_status": "SUCCEEDED" })
+        );
+        assert_eq!(
+            status(Api::V0_9, CANDIDATE),
+            json!({ "finality_status": "CANDIDATE" })
+        );
+        assert_eq!(
+            status(Api::V0_7, CANDIDATE),
+            json!({ "finality_status": "RECEIVED" })
+        );
+    }
+
+    #[test]
+    fn pre_confirmed_off_head_is_error_29() {
+        use crate::context::pre_confirmed_fixture::{self, SUCCEEDED};
+        let (context, _dir) = sample_chain::context();
+        let mut block = pre_confirmed_fixture::set_on_head(&context);
+        block.parent_hash = starling_storage::BlockHash(starling_storage::Felt::from(0x999u64));
+        context.pre_confirmed.set(block);
+        let error = call(&context, Api::V0_9, json!([format!("{SUCCEEDED:#x}")])).unwrap_err();
+        assert_eq!(error.code, 29);
     }
 }

@@ -1,9 +1,9 @@
-//! `BLOCK_HEADER` with a block's `status`, and the header of the empty pending
+//! `BLOCK_HEADER` with a block's `status`, and the header of the pending
 //! (`PENDING_BLOCK_HEADER`) or pre-confirmed (`PRE_CONFIRMED_BLOCK_HEADER`) block.
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use starling_storage::{BlockHeader, Felt, GasPrices, Storage};
+use starling_storage::{BlockHeader, Felt, GasPrices, PreConfirmedBlock, Storage};
 
 use super::{into_object, state_diff_length, SpecVersion};
 use crate::error::RpcError;
@@ -109,26 +109,49 @@ pub fn block_fields(
     Ok(fields)
 }
 
-/// Builds the header of the empty block after `parent`: `PENDING_BLOCK_HEADER` before
-/// v0.9 (no hash, number or root, but the parent's hash) and
-/// `PRE_CONFIRMED_BLOCK_HEADER` from v0.9 (the block number but no parent hash).
+/// Builds the header of the block after `parent`: `PENDING_BLOCK_HEADER` before v0.9 (no
+/// hash, number or root, but the parent's hash) and `PRE_CONFIRMED_BLOCK_HEADER` from
+/// v0.9 (the block number but no parent hash).
 ///
-/// NOTE: the node keeps no pending or pre-confirmed data, so the timestamp, sequencer,
-/// prices, data availability mode and Starknet version are the parent's, not those a
-/// sequencer would announce for the next block.
-pub fn pending_block_fields(parent: &BlockHeader, version: SpecVersion) -> Map<String, Value> {
+/// The timestamp, sequencer, prices, data availability mode and Starknet version are
+/// those of the pre-confirmed `block`. Without one they are the parent's.
+pub fn pending_block_fields(
+    parent: &BlockHeader,
+    block: Option<&PreConfirmedBlock>,
+    version: SpecVersion,
+) -> Map<String, Value> {
+    let header = match block {
+        Some(block) => PendingHeader {
+            timestamp: block.timestamp,
+            sequencer_address: block.sequencer_address.0,
+            l1_gas_price: block.l1_gas_price,
+            l1_data_gas_price: block.l1_data_gas_price,
+            l2_gas_price: block.l2_gas_price,
+            l1_da_mode: block.l1_da_mode.as_str(),
+            starknet_version: &block.starknet_version,
+        },
+        None => PendingHeader {
+            timestamp: parent.timestamp,
+            sequencer_address: parent.sequencer_address.0,
+            l1_gas_price: parent.l1_gas_price,
+            l1_data_gas_price: parent.l1_data_gas_price,
+            l2_gas_price: parent.l2_gas_price,
+            l1_da_mode: parent.l1_da_mode.as_str(),
+            starknet_version: &parent.starknet_version,
+        },
+    };
     let mut fields = into_object(json!({
-        "timestamp": parent.timestamp,
-        "sequencer_address": parent.sequencer_address,
-        "l1_gas_price": ResourcePrice::from(parent.l1_gas_price),
-        "l1_data_gas_price": ResourcePrice::from(parent.l1_data_gas_price),
-        "l1_da_mode": parent.l1_da_mode.as_str(),
-        "starknet_version": parent.starknet_version,
+        "timestamp": header.timestamp,
+        "sequencer_address": header.sequencer_address,
+        "l1_gas_price": ResourcePrice::from(header.l1_gas_price),
+        "l1_data_gas_price": ResourcePrice::from(header.l1_data_gas_price),
+        "l1_da_mode": header.l1_da_mode,
+        "starknet_version": header.starknet_version,
     }));
     if version >= SpecVersion::V0_8 {
         fields.insert(
             "l2_gas_price".into(),
-            json!(ResourcePrice::from(parent.l2_gas_price)),
+            json!(ResourcePrice::from(header.l2_gas_price)),
         );
     }
     if version >= SpecVersion::V0_9 {
@@ -137,4 +160,15 @@ pub fn pending_block_fields(parent: &BlockHeader, version: SpecVersion) -> Map<S
         fields.insert("parent_hash".into(), json!(parent.hash));
     }
     fields
+}
+
+/// The header fields that the pending and pre-confirmed shapes share.
+struct PendingHeader<'a> {
+    timestamp: u64,
+    sequencer_address: Felt,
+    l1_gas_price: GasPrices,
+    l1_data_gas_price: GasPrices,
+    l2_gas_price: GasPrices,
+    l1_da_mode: &'static str,
+    starknet_version: &'a str,
 }

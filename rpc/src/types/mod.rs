@@ -12,7 +12,7 @@ mod transaction;
 
 pub use class::{compiled_casm, contract_class};
 pub use header::{block_fields, pending_block_fields, BlockHeaderV07, ResourcePrice};
-pub use receipt::{l1_handler_message_hash, receipt_fields};
+pub use receipt::{l1_handler_message_hash, pre_confirmed_receipt_fields, receipt_fields};
 pub use state_update::{state_diff, state_diff_length};
 pub use transaction::{transaction_fields, transaction_with_hash, TxnResponseFlag};
 

@@ -82,6 +82,20 @@ pub fn receipt_fields(
     fields
 }
 
+/// Builds the `TXN_RECEIPT` fields of a transaction in the pre-confirmed block: finality
+/// `PRE_CONFIRMED` from v0.9, and `ACCEPTED_ON_L2` before, as pending receipts had.
+pub fn pre_confirmed_receipt_fields(
+    transaction: &Transaction,
+    receipt: &Receipt,
+    version: SpecVersion,
+) -> Map<String, Value> {
+    let mut fields = receipt_fields(transaction, receipt, BlockStatus::AcceptedOnL2, version);
+    if version >= SpecVersion::V0_9 {
+        fields.insert("finality_status".into(), json!("PRE_CONFIRMED"));
+    }
+    fields
+}
+
 /// `EXECUTION_RESOURCES`. v0.7 reports Cairo VM resources: `steps`, the nonzero
 /// builtin counters (the spec forbids zeros there) and the data availability gas.
 /// v0.8 and later report the total gas per resource.

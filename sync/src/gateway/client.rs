@@ -8,9 +8,10 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::de::IgnoredAny;
+use starling_metrics::Metrics;
 use starling_storage::{BlockHash, BlockNumber, ClassHash, Felt};
 
-use super::wire::{BlockSignature, GatewayError, StateUpdateWithBlock};
+use super::wire::{BlockSignature, GatewayError, PreconfirmedBlock, StateUpdateWithBlock};
 
 /// Header that carries the gateway API key. Pathfinder sends the key of its
 /// `--gateway-api-key` option under this name to the feeder gateway since 0.10.3-rc1 (its
@@ -140,6 +141,9 @@ pub struct GatewayClient {
     /// Base URL ending in `/feeder_gateway`.
     base: String,
     options: GatewayOptions,
+    /// Counts every attempt and every failed attempt; disabled unless
+    /// [`GatewayClient::with_metrics`] shares the node's handle.
+    metrics: Metrics,
 }
 
 impl GatewayClient {
@@ -171,7 +175,14 @@ impl GatewayClient {
             http,
             base,
             options,
+            metrics: Metrics::disabled(),
         })
+    }
+
+    /// Records requests and failures into `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -279,6 +290,24 @@ impl GatewayClient {
         .await
     }
 
+    /// Fetches the pre-confirmed block that will become block `number` (Starknet 0.14.0 and
+    /// later); `None` if the gateway is not building that block. Unlike the other methods it
+    /// makes exactly one attempt, because the caller polls every interval and a failed poll
+    /// waits for the next one.
+    pub async fn preconfirmed_block(
+        &self,
+        number: BlockNumber,
+    ) -> Result<Option<PreconfirmedBlock>, FetchError> {
+        let endpoint = "get_preconfirmed_block";
+        let query = [("blockNumber", number.to_string())];
+        match self.get(endpoint, &query).await? {
+            Some(body) => serde_json::from_slice(&body)
+                .map(Some)
+                .map_err(|source| FetchError::Decode { endpoint, source }),
+            None => Ok(None),
+        }
+    }
+
     /// GETs an endpoint and decodes the body, retrying transient failures (see
     /// [`FetchError::is_transient`]) up to [`GatewayOptions::max_attempts`] times with capped
     /// exponential backoff and jitter. Logs each retry once at warn level; `block` only labels
@@ -294,9 +323,11 @@ impl GatewayClient {
         let mut attempt = 1;
         loop {
             let result = match self.get(endpoint, query).await {
-                Ok(Some(body)) => decode(&body)
-                    .map(Some)
-                    .map_err(|source| FetchError::Decode { endpoint, source }),
+                Ok(Some(body)) => decode(&body).map(Some).map_err(|source| {
+                    let error = FetchError::Decode { endpoint, source };
+                    self.metrics.gateway_error(endpoint, error.kind());
+                    error
+                }),
                 Ok(None) => Ok(None),
                 Err(error) => Err(error),
             };
@@ -341,8 +372,23 @@ impl GatewayClient {
     }
 
     /// GETs an endpoint once. The gateway's "not found" responses (unknown block or class)
-    /// become `Ok(None)`; every other failure is an error.
+    /// become `Ok(None)`; every other failure is an error. Counts the request, and the
+    /// failure by kind, in the metrics; a body that the caller cannot decode is counted
+    /// by the caller.
     async fn get(
+        &self,
+        endpoint: &'static str,
+        query: &[(&str, String)],
+    ) -> Result<Option<Vec<u8>>, FetchError> {
+        self.metrics.gateway_request(endpoint);
+        let result = self.send_get(endpoint, query).await;
+        if let Err(error) = &result {
+            self.metrics.gateway_error(endpoint, error.kind());
+        }
+        result
+    }
+
+    async fn send_get(
         &self,
         endpoint: &'static str,
         query: &[(&str, String)],
