@@ -1,21 +1,22 @@
-//! The sync loop: fetch the next block, convert and check it, fetch the classes it
-//! introduces, commit it, repeat; poll at the tip.
+//! The sync loop. It takes the next block from the blocks fetched ahead, checks that it
+//! links to the stored head, recomputes its state root and commits it. At the tip it
+//! polls.
 
 use std::time::{Duration, Instant};
 
 use starling_storage::{
-    BlockCommit, BlockHash, BlockNumber, BlockWriter, ChainId, ClassDefinition, ClassHash,
-    ClassKind, Felt, Storage, StorageError, SyncStatus,
+    BlockCommit, BlockHash, BlockNumber, BlockWriter, ClassHash, Felt, Storage, StorageError,
+    SyncStatus,
 };
 
 use crate::checks;
-use crate::classes;
-use crate::convert::{self, ConvertedBlock};
+use crate::convert::ConvertedBlock;
 use crate::gateway::client::{FetchError, GatewayClient};
 use crate::network::Network;
+use crate::prefetch::{CheckedClasses, Prefetcher, PreparedBlock};
 use crate::progress::Progress;
 use crate::reorg::{self, Reorg, ReorgError};
-use crate::signature::{sequencer_public_key, BlockSignature};
+use crate::signature::sequencer_public_key;
 
 /// Maximum wait between two attempts at a failing block.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -39,7 +40,16 @@ pub struct SyncConfig {
     /// Maximum number of stored blocks reverted to follow a reorg; a deeper reorg stops
     /// sync with [`SyncError::Reorg`].
     pub max_reorg_depth: u64,
+    /// Maximum number of blocks fetched and checked ahead of the writer, counting the
+    /// next block; 1 syncs one block at a time. Memory grows with it by one block and
+    /// its new classes per unit.
+    pub fetch_ahead: usize,
 }
+
+/// Default of [`SyncConfig::fetch_ahead`]. Sixteen requests in flight hide a gateway
+/// round trip of a few hundred milliseconds behind the writer's tens of milliseconds
+/// per block, and keep at most sixteen blocks with their classes in memory.
+pub const DEFAULT_FETCH_AHEAD: usize = 16;
 
 /// Reason sync stopped. Fetch problems are retried forever and never end up here.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +115,14 @@ pub enum BlockError {
     },
 }
 
-/// Syncs from the writer's head + 1 forever. Returns only when storage fails.
+/// Syncs from the writer's head + 1 forever. Returns only when storage fails, a block
+/// fails verification [`MAX_VERIFICATION_ATTEMPTS`] times, or a reorg cannot be followed.
+///
+/// Up to [`SyncConfig::fetch_ahead`] blocks are fetched and checked ahead of the writer
+/// (see [`crate::prefetch`]). This loop takes them in order, checks that each links to
+/// the stored head, recomputes its state root and commits it. Any error or reorg signal
+/// first drops the blocks fetched ahead, so it is handled as in a sync of one block at a
+/// time.
 pub async fn run(
     config: SyncConfig,
     client: GatewayClient,
@@ -114,19 +131,35 @@ pub async fn run(
 ) -> Result<(), SyncError> {
     let chain_id = config.network.chain_id();
     let public_key = sequencer_public_key(config.network);
-    let mut progress = Progress::new(writer.head().map(|(number, _)| number));
+    let mut prefetcher = Prefetcher::new(
+        client.clone(),
+        storage.clone(),
+        chain_id,
+        public_key,
+        config.fetch_ahead,
+    );
+    let mut progress = Progress::new(
+        writer.head().map(|(number, _)| number),
+        config.sync_status.clone(),
+    );
     let mut last_target_refresh: Option<Instant> = None;
+    // Newest block the gateway is known to have: its reported newest block, raised by
+    // every block fetched and lowered when a block is not found. Blocks above it + 1 are
+    // not fetched ahead.
+    let mut known_latest: Option<BlockNumber> = None;
     let mut failures: u32 = 0;
     let mut verification_failures: u32 = 0;
     if let Some((number, hash)) = writer.head() {
         config.sync_status.set_starting_block(number, hash);
     }
+    tracing::info!(target: "sync", fetch_ahead = config.fetch_ahead, "sync loop started");
 
     loop {
         if last_target_refresh.is_none_or(|at| at.elapsed() >= TARGET_REFRESH_INTERVAL) {
             match client.latest_block().await {
                 Ok(latest) => {
                     progress.set_target(latest.map(|(number, _)| number));
+                    known_latest = latest.map(|(number, _)| number);
                     if let Some((number, hash)) = latest {
                         config.sync_status.set_highest_block(number, Some(hash));
                     }
@@ -140,12 +173,22 @@ pub async fn run(
         progress.maybe_report();
 
         let number = writer.next_block_number();
-        let block = match fetch_block(&client, &storage, &writer, number, chain_id, public_key)
-            .await
-        {
+        prefetcher.fill(number, known_latest);
+        let fetched = prefetcher.take(number).await;
+        let block = match fetched {
+            Ok(Some(prepared)) => {
+                known_latest = known_latest.max(Some(number));
+                finish_block(&storage, &writer, prepared, number).await
+            }
+            Ok(None) => Ok(None),
+            Err(error) => Err(error),
+        };
+        let block = match block {
             Ok(Some(block)) => block,
             Ok(None) => {
                 failures = 0;
+                discard_prefetched(&mut prefetcher, number, "tip");
+                known_latest = number.get().checked_sub(1).map(BlockNumber);
                 match reorg::check_tip(&client, &storage, &mut writer, config.max_reorg_depth).await
                 {
                     Ok(Some(reorg)) => {
@@ -162,6 +205,7 @@ pub async fn run(
                 continue;
             }
             Err(error @ BlockError::ParentMismatch { .. }) if writer.head().is_some() => {
+                discard_prefetched(&mut prefetcher, number, "parent_mismatch");
                 match reorg::follow(&client, &storage, &mut writer, config.max_reorg_depth).await {
                     Ok(Some(reorg)) => {
                         failures = 0;
@@ -190,6 +234,7 @@ pub async fn run(
                 continue;
             }
             Err(error) => {
+                discard_prefetched(&mut prefetcher, number, "block_failed");
                 failures += 1;
                 if error.is_verification_failure() {
                     verification_failures += 1;
@@ -215,7 +260,10 @@ pub async fn run(
 
         let hash = block.header.hash;
         let transactions = block.transactions.len();
+        let class_hashes: Vec<ClassHash> =
+            block.new_classes.iter().map(|class| class.hash).collect();
         writer.commit(block)?;
+        prefetcher.committed(class_hashes);
         // Only takes effect for the first block of a sync that started on an empty
         // database.
         config.sync_status.set_starting_block(number, hash);
@@ -229,6 +277,14 @@ pub async fn run(
         } else {
             tracing::debug!(target: "sync", block_number = %number, block_hash = %hash, transactions, "block committed");
         }
+    }
+}
+
+/// Drops the blocks fetched ahead of `number` and logs how many, when there were any.
+fn discard_prefetched(prefetcher: &mut Prefetcher, number: BlockNumber, reason: &'static str) {
+    let discarded = prefetcher.discard();
+    if discarded > 0 {
+        tracing::debug!(target: "sync", block_number = %number, discarded, reason, "discarded blocks fetched ahead");
     }
 }
 
@@ -251,52 +307,54 @@ fn after_reorg(config: &SyncConfig, progress: &mut Progress, writer: &BlockWrite
     progress.reverted(writer.head().map(|(number, _)| number));
 }
 
-/// Fetches, converts and checks block `number` and the classes it introduces.
-/// `Ok(None)` means the gateway does not have the block yet.
-async fn fetch_block(
-    client: &GatewayClient,
+/// Runs the checks of a prefetched block that need the stored head: the links, which of
+/// its classes storage still lacks, and, on the blocking pool, the state root. A failure
+/// of the checks run ahead is raised only after the links, so that a block that does not
+/// link is handled as a reorg signal first. Returns the block ready to commit.
+async fn finish_block(
     storage: &Storage,
     writer: &BlockWriter,
+    prepared: PreparedBlock,
     number: BlockNumber,
-    chain_id: ChainId,
-    public_key: Felt,
 ) -> Result<Option<BlockCommit>, BlockError> {
-    let Some(fetched) = client.state_update_with_block(number).await? else {
-        return Ok(None);
-    };
-    let converted = convert::convert_block(fetched).map_err(BlockError::Invalid)?;
+    let PreparedBlock { block, checked } = prepared;
     let parent = writer.head();
-    checks::check_links(&converted, number, parent, storage)?;
-    let new_classes = fetch_new_classes(client, storage, &converted, number).await?;
-    let signature = match converted.signature.clone() {
-        Some(signature) => Some(BlockSignature {
-            signature,
-            signed_block_hash: None,
-            signed_state_diff_commitment: None,
-        }),
-        None => client.signature(number).await?.map(BlockSignature::from),
+    checks::check_links(&block, number, parent, storage)?;
+    let CheckedClasses {
+        classes,
+        unclassified,
+    } = checked?;
+
+    // A block fetched ahead may carry a class that a block committed after it was
+    // fetched has stored since; the first block keeps it.
+    let is_stored = |hash: ClassHash| {
+        storage.has_class(hash).map_err(|error| {
+            BlockError::Invalid(format!("failed to read class {hash} from storage: {error}"))
+        })
     };
-    if signature.is_none() {
-        tracing::debug!(target: "sync", block_number = %number, "gateway has no signature for the block");
+    for (hash, reason) in unclassified {
+        if !is_stored(hash)? {
+            return Err(BlockError::Invalid(reason));
+        }
+    }
+    let mut new_classes = Vec::with_capacity(classes.len());
+    for class in classes {
+        if !is_stored(class.hash)? {
+            new_classes.push(class);
+        }
     }
 
-    // Hashing and trie updates take milliseconds to seconds per block, so they run on the
-    // blocking pool instead of stalling the runtime that serves RPC.
     let storage = storage.clone();
     let verified = tokio::task::spawn_blocking(move || {
-        checks::verify_hashes(&converted, &new_classes, chain_id)?;
-        if let Some(signature) = &signature {
-            checks::verify_signature(signature, &converted, public_key)?;
-        }
         let state_commitment =
-            checks::verify_state_root(&storage, &converted, parent.map(|(number, _)| number))?;
+            checks::verify_state_root(&storage, &block, parent.map(|(number, _)| number))?;
         let ConvertedBlock {
             header,
             transactions,
             receipts,
             state_diff,
             ..
-        } = converted;
+        } = block;
         Ok(BlockCommit {
             header,
             transactions,
@@ -307,53 +365,8 @@ async fn fetch_block(
         })
     })
     .await
-    .map_err(|error| BlockError::Invalid(format!("verification task failed: {error}")))?;
+    .map_err(|error| BlockError::Invalid(format!("state root task failed: {error}")))?;
     verified.map(Some)
-}
-
-/// Fetches every class the block introduces that storage does not have yet.
-async fn fetch_new_classes(
-    client: &GatewayClient,
-    storage: &Storage,
-    block: &ConvertedBlock,
-    number: BlockNumber,
-) -> Result<Vec<ClassDefinition>, BlockError> {
-    let mut new_classes = Vec::new();
-    for class_hash in block.state_diff.introduced_class_hashes() {
-        let stored = storage.has_class(class_hash).map_err(|error| {
-            BlockError::Invalid(format!(
-                "cannot read class {class_hash} from storage: {error}"
-            ))
-        })?;
-        if stored {
-            continue;
-        }
-
-        let definition = client
-            .class_definition(class_hash, number)
-            .await?
-            .ok_or(BlockError::MissingClass { number, class_hash })?;
-        let kind = classes::class_kind(&definition, class_hash, &block.state_diff)
-            .map_err(BlockError::Invalid)?;
-        let compiled = match kind {
-            ClassKind::Cairo0 => None,
-            ClassKind::Sierra { .. } => Some(
-                client
-                    .compiled_class(class_hash, number)
-                    .await?
-                    .ok_or(BlockError::MissingCompiledClass { number, class_hash })?,
-            ),
-        };
-
-        new_classes.push(ClassDefinition {
-            hash: class_hash,
-            kind,
-            declared_at: number,
-            definition,
-            compiled,
-        });
-    }
-    Ok(new_classes)
 }
 
 /// Doubles from the poll interval up to [`MAX_RETRY_DELAY`].
