@@ -1,32 +1,42 @@
 //! Fan-out of `starknet_subscribeNewHeads` to many WebSocket subscribers: the time from
-//! a block's commit to its notification at each client, CPU time during the run and
-//! memory per idle subscriber. Prints a Markdown table.
+//! a block's commit to its notification at each client, the server's CPU time during
+//! the run and the server's memory per idle subscriber. Prints a Markdown table.
 //!
-//! Run with `make bench` (or `cargo bench -p starling-rpc --bench fanout`). Each
-//! configuration (API path and subscriber count) runs in a child process of its own, so
-//! that memory freed by one run does not hide the allocations of the next. A child opens
-//! a RocksDB in a temporary directory, serves it with `starling_rpc::ws::serve` on
-//! 127.0.0.1, connects one client per subscriber to that server only, and commits
-//! `BLOCKS` empty blocks through a `BlockWriter`, one every `COMMIT_INTERVAL`. Every
-//! wait has a deadline.
+//! Run with `make bench` (or `cargo bench -p starling-rpc --bench fanout`). The
+//! benchmark executable plays three roles, chosen by its first argument:
 //!
-//! Both ends of every connection count against the open-file limit. A subscriber count
-//! that does not fit under the soft limit is skipped, with the reason printed.
-//! `FANOUT_SUBSCRIBERS=1000,5000` replaces the default counts.
+//! - without a role flag it is the coordinator. It runs each configuration (API path
+//!   and subscriber count) in a server process of its own, so that memory freed by one
+//!   run does not hide the allocations of the next, and prints the table.
+//! - `--fanout-server PATH COUNT` opens a RocksDB in a temporary directory, serves it
+//!   with `starling_rpc::ws::serve` on 127.0.0.1 and starts load-client processes. Once
+//!   every subscription is in place it commits `BLOCKS` empty blocks through a
+//!   `BlockWriter`, one every `COMMIT_INTERVAL`, and prints its result as one JSON line.
+//! - `--fanout-clients ADDRESS PATH COUNT` opens `COUNT` connections to that server,
+//!   each with one subscription, and reports on stdout as JSON lines: when all are
+//!   subscribed, when all have every block, then every notification's block number and
+//!   arrival time.
 //!
-//! Server and clients share the process: the CPU time includes both, and so does the
-//! memory per subscriber. The clients run on one runtime thread of their own, whose CPU
-//! time is shown separately.
+//! Splitting clients from the server keeps each process under the open-file limit: the
+//! server has one descriptor per subscriber, and each client process holds at most
+//! `MAX_SUBSCRIBERS_PER_CLIENT_PROCESS`. Every process raises its soft open-file limit
+//! to the hard limit. A configuration that still does not fit is skipped, with the
+//! reason printed. `FANOUT_SUBSCRIBERS=1000,5000` replaces the default counts.
+//!
+//! Commit and arrival times are read from `CLOCK_MONOTONIC`, which all processes on
+//! one Linux machine share. Every wait has a deadline, and a server process kills its
+//! client processes when it stops early.
 
-use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
 use futures_util::{SinkExt, StreamExt};
+use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+use rustix::time::{clock_gettime, ClockId};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use starling_rpc::context::WsLimits;
@@ -34,6 +44,7 @@ use starling_rpc::RpcContext;
 use starling_storage::*;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Subscriber counts; each subscriber has a connection of its own.
@@ -42,10 +53,18 @@ const SUBSCRIBER_COUNTS: [usize; 2] = [1_000, 10_000];
 const BLOCKS: u64 = 20;
 const COMMIT_INTERVAL: Duration = Duration::from_millis(200);
 
-/// Connections being opened and subscribed at once. Opening all 10,000 together would
-/// overflow the listener's accept backlog (1,024 in tokio) and make clients wait out
-/// SYN retransmits.
+/// Maximum number of connections in one client process, which runs them all on one
+/// thread. 10,000 subscribers make two client processes.
+const MAX_SUBSCRIBERS_PER_CLIENT_PROCESS: usize = 5_000;
+/// Connections being opened and subscribed at once in one client process. Opening
+/// thousands together would overflow the listener's accept backlog (1,024 in tokio) and
+/// make clients wait out SYN retransmits.
 const CONCURRENT_CONNECTS: usize = 128;
+/// Read buffer of each client connection. tungstenite zero-fills its read buffer (128
+/// KiB by default) before each read, which takes CPU from the server on shared cores.
+/// Notifications are well under 8 KiB.
+const CLIENT_READ_BUFFER_BYTES: usize = 8 * 1024;
+
 /// Deadline for a connect, or for a response to the subscribe request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deadline for all subscriptions of a run to be in place.
@@ -56,41 +75,55 @@ const IDLE_BEFORE_RSS: Duration = Duration::from_secs(1);
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Time the clients keep reading after the last delivery, to catch duplicates.
 const QUIET_PERIOD: Duration = Duration::from_millis(500);
+/// Deadline for the client processes' final reports and exits, from the closing of
+/// their stdin.
+const REPORT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// File descriptors besides the connections: RocksDB's files, epoll, the runtimes.
-const OTHER_DESCRIPTORS: u64 = 512;
+/// File descriptors of the server process besides the connections: RocksDB's files,
+/// epoll, the runtime and the pipes to the client processes.
+const SERVER_OTHER_DESCRIPTORS: u64 = 512;
+/// File descriptors of a client process besides its connections.
+const CLIENT_OTHER_DESCRIPTORS: u64 = 64;
 
-/// Thread names of the two runtimes. Linux keeps the first 15 bytes of a thread name.
+/// Thread name of the server runtime's workers.
 const SERVER_THREAD: &str = "fanout-server";
-const CLIENT_THREAD: &str = "fanout-client";
 
-/// Command-line flag that makes the process measure one configuration and print its
-/// result as one JSON line on stdout.
-const CHILD_FLAG: &str = "--fanout-run";
+/// Command-line flags that select the server and the client role.
+const SERVER_FLAG: &str = "--fanout-server";
+const CLIENTS_FLAG: &str = "--fanout-clients";
 
 fn main() -> anyhow::Result<()> {
     let arguments: Vec<String> = std::env::args().collect();
-    if let Some(position) = arguments.iter().position(|argument| argument == CHILD_FLAG) {
-        let path = arguments.get(position + 1).context("missing API path")?;
-        let count = arguments
-            .get(position + 2)
-            .context("missing subscriber count")?;
-        let api = ApiPath::parse(path)?;
-        let subscribers: usize = count
-            .parse()
-            .with_context(|| format!("invalid subscriber count {count:?}"))?;
+    if let Some(position) = arguments
+        .iter()
+        .position(|argument| argument == SERVER_FLAG)
+    {
+        let api = ApiPath::parse(argument(&arguments, position + 1, "API path")?)?;
+        let subscribers = parse_count(argument(&arguments, position + 2, "subscriber count")?)?;
         let result = measure(api, subscribers)?;
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }
+    if let Some(position) = arguments
+        .iter()
+        .position(|argument| argument == CLIENTS_FLAG)
+    {
+        let address = argument(&arguments, position + 1, "server address")?;
+        let address: SocketAddr = address
+            .parse()
+            .with_context(|| format!("invalid server address {address:?}"))?;
+        let api = ApiPath::parse(argument(&arguments, position + 2, "API path")?)?;
+        let count = parse_count(argument(&arguments, position + 3, "subscriber count")?)?;
+        return run_client_process(address, api, count);
+    }
 
     // `cargo bench` passes `--bench`; no other arguments are supported.
     let subscriber_counts = subscriber_counts()?;
-    let open_file_limit = open_file_limit()?;
+    let open_file_limit = raise_open_file_limit()?;
     let (cores, cpu) = machine();
     println!("Machine: {cores} cores (`nproc`), {cpu}.");
     println!(
-        "Each run commits {BLOCKS} empty blocks, one every {} ms, to subscribers that hold one `starknet_subscribeNewHeads` subscription each on a connection of their own.",
+        "Each run commits {BLOCKS} empty blocks, one every {} ms, to subscribers that hold one `starknet_subscribeNewHeads` subscription each on a connection of their own. The server and the clients run in separate processes; CPU and memory are the server process's.",
         COMMIT_INTERVAL.as_millis()
     );
     println!();
@@ -99,17 +132,19 @@ fn main() -> anyhow::Result<()> {
     let mut skipped = Vec::new();
     for api in [ApiPath::V0_8, ApiPath::Root] {
         for &subscribers in &subscriber_counts {
-            let needed = descriptors_needed(subscribers);
+            let needed = server_descriptors(subscribers).max(client_descriptors(
+                subscribers.min(MAX_SUBSCRIBERS_PER_CLIENT_PROCESS),
+            ));
             if open_file_limit.is_some_and(|limit| limit < needed) {
                 skipped.push(format!(
-                    "- `{}`, {subscribers} subscribers: not run, because they need about {needed} file descriptors and the open-file limit is {}. Raise it with `ulimit -n` (above the hard limit only as root).",
+                    "- `{}`, {subscribers} subscribers: not run, because one process needs about {needed} file descriptors and the hard open-file limit is {}. Raise it as root (`ulimit -Hn` or /etc/security/limits.conf).",
                     api.path(),
                     open_file_limit.unwrap_or_default()
                 ));
                 continue;
             }
             eprintln!("measuring {subscribers} subscribers on {}", api.path());
-            results.push(run_child(api, subscribers)?);
+            results.push(run_server_process(api, subscribers)?);
         }
     }
     print_table(&results);
@@ -117,6 +152,18 @@ fn main() -> anyhow::Result<()> {
         println!("{line}");
     }
     Ok(())
+}
+
+fn argument<'a>(arguments: &'a [String], index: usize, name: &str) -> anyhow::Result<&'a str> {
+    arguments
+        .get(index)
+        .map(String::as_str)
+        .with_context(|| format!("missing {name}"))
+}
+
+fn parse_count(text: &str) -> anyhow::Result<usize> {
+    text.parse()
+        .with_context(|| format!("invalid subscriber count {text:?}"))
 }
 
 /// Returns the subscriber counts to run: `SUBSCRIBER_COUNTS`, or the comma-separated counts in
@@ -134,11 +181,12 @@ fn subscriber_counts() -> anyhow::Result<Vec<usize>> {
         .collect()
 }
 
-/// Runs one configuration in a child process and reads its result.
-fn run_child(api: ApiPath, subscribers: usize) -> anyhow::Result<RunResult> {
+/// Runs one configuration in a server process and reads its result.
+fn run_server_process(api: ApiPath, subscribers: usize) -> anyhow::Result<RunResult> {
     let executable = std::env::current_exe().context("cannot find the benchmark executable")?;
     let output = Command::new(&executable)
-        .args([CHILD_FLAG, api.path(), &subscribers.to_string()])
+        .args([SERVER_FLAG, api.path(), &subscribers.to_string()])
+        .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
         .with_context(|| format!("failed to start {}", executable.display()))?;
@@ -152,7 +200,7 @@ fn run_child(api: ApiPath, subscribers: usize) -> anyhow::Result<RunResult> {
     let line = stdout
         .lines()
         .last()
-        .context("the child process printed no result")?;
+        .context("the server process printed no result")?;
     serde_json::from_str(line).with_context(|| format!("invalid result line {line:?}"))
 }
 
@@ -199,11 +247,12 @@ impl ApiPath {
     }
 }
 
-/// The numbers of one run, sent from the child process to the parent.
+/// The numbers of one run, sent from the server process to the coordinator.
 #[derive(Debug, Serialize, Deserialize)]
 struct RunResult {
     path: String,
     subscribers: usize,
+    client_processes: usize,
     notifications: usize,
     setup_secs: f64,
     p50_ms: f64,
@@ -213,16 +262,22 @@ struct RunResult {
     last_delivery_median_ms: f64,
     /// Notifications that arrived before `BlockWriter::commit` returned to the committer.
     delivered_before_commit_returned: usize,
+    /// How long before `commit` returned the earliest of those arrived.
+    earliest_before_commit_returned_ms: f64,
     window_secs: f64,
-    process_cpu_secs: f64,
+    server_cpu_secs: f64,
+    /// CPU time of all client processes from their last subscription to their last
+    /// delivery.
     client_cpu_secs: f64,
     rss_before_kib: u64,
     rss_after_kib: u64,
+    /// Sum of the client processes' peak resident set sizes.
+    client_peak_rss_kib: u64,
 }
 
 fn print_table(results: &[RunResult]) {
     println!(
-        "| path | subscribers | notifications | commit to delivery p50 (ms) | p99 (ms) | max (ms) | last subscriber, median over blocks (ms) | CPU, whole process (s) | CPU, client thread (s) | RSS per idle subscriber (KiB) | time to subscribe all (s) |"
+        "| path | subscribers | notifications | commit to delivery p50 (ms) | p99 (ms) | max (ms) | last subscriber, median over blocks (ms) | CPU, server process (s) | CPU, client processes (s) | server RSS per idle subscriber (KiB) | time to subscribe all (s) |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for result in results {
@@ -237,7 +292,7 @@ fn print_table(results: &[RunResult]) {
             result.p99_ms,
             result.max_ms,
             result.last_delivery_median_ms,
-            result.process_cpu_secs,
+            result.server_cpu_secs,
             result.client_cpu_secs,
             rss_per_subscriber,
             result.setup_secs,
@@ -246,20 +301,24 @@ fn print_table(results: &[RunResult]) {
     println!();
     for result in results {
         println!(
-            "- `{}`, {} subscribers: CPU measured over {:.2} s from the first commit to the last delivery; RSS {} KiB before the connections, {} KiB with them idle; {} notifications arrived before `commit` returned (counted as 0 ms).",
+            "- `{}`, {} subscribers in {} client process{}: CPU measured over {:.2} s from the first commit to the last delivery; server RSS {} KiB before the connections, {} KiB with them idle; client processes' peak RSS {} KiB in total; {} notifications arrived before `commit` returned (counted as 0 ms), the earliest {:.2} ms before.",
             result.path,
             result.subscribers,
+            result.client_processes,
+            if result.client_processes == 1 { "" } else { "es" },
             result.window_secs,
             result.rss_before_kib,
             result.rss_after_kib,
+            result.client_peak_rss_kib,
             result.delivered_before_commit_returned,
+            result.earliest_before_commit_returned_ms,
         );
     }
 }
 
-/// Measures one configuration in this process.
+/// Measures one configuration as the server process.
 fn measure(api: ApiPath, subscribers: usize) -> anyhow::Result<RunResult> {
-    check_open_file_limit(subscribers)?;
+    check_open_file_limit(server_descriptors(subscribers), "the server process")?;
 
     let dir = tempfile::tempdir().context("failed to create a temporary directory")?;
     let chain = ChainInfo {
@@ -271,18 +330,11 @@ fn measure(api: ApiPath, subscribers: usize) -> anyhow::Result<RunResult> {
         .writer()
         .context("failed to open the block writer")?;
 
-    // The server gets a runtime like the node's, with a worker per core. The clients run
-    // on one worker of their own.
+    // A runtime like the node's, with a worker per core.
     let server_runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name(SERVER_THREAD)
         .build()?;
-    let client_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .thread_name(CLIENT_THREAD)
-        .build()?;
-
     let limits = WsLimits {
         max_connections: subscribers,
         ..WsLimits::default()
@@ -294,51 +346,27 @@ fn measure(api: ApiPath, subscribers: usize) -> anyhow::Result<RunResult> {
 
     let rss_before_kib = rss_kib()?;
     let setup_start = Instant::now();
-    let connect_slots = Arc::new(Semaphore::new(CONCURRENT_CONNECTS));
-    let completed = Arc::new(AtomicUsize::new(0));
-    let (stop_sender, stop) = watch::channel(false);
-    let (ready_sender, mut ready) = mpsc::channel(subscribers);
-    let clients: Vec<_> = (0..subscribers)
-        .map(|_| {
-            client_runtime.spawn(run_client(ClientSetup {
-                address,
-                api,
-                connect_slots: connect_slots.clone(),
-                ready: ready_sender.clone(),
-                completed: completed.clone(),
-                stop: stop.clone(),
-            }))
-        })
-        .collect();
-    drop(ready_sender);
+    let mut clients = ClientProcesses::start(address, api, subscribers)?;
 
-    client_runtime.block_on(async {
-        let deadline = tokio::time::Instant::now() + SETUP_TIMEOUT;
-        for subscribed in 0..subscribers {
-            match tokio::time::timeout_at(deadline, ready.recv()).await {
-                Ok(Some(Ok(()))) => {}
-                Ok(Some(Err(error))) => {
-                    bail!("subscriber failed after {subscribed} of {subscribers} had subscribed: {error}")
-                }
-                Ok(None) => bail!("the clients stopped after {subscribed} of {subscribers} had subscribed"),
-                Err(_) => bail!(
-                    "timed out after {} s with {subscribed} of {subscribers} subscribers subscribed",
-                    SETUP_TIMEOUT.as_secs()
-                ),
-            }
-        }
-        Ok(())
-    })?;
+    let subscribed = clients.wait_for_all(
+        Instant::now() + SETUP_TIMEOUT,
+        "all subscriptions",
+        |report| match report {
+            ClientReport::Subscribed { cpu_ticks } => Some(cpu_ticks),
+            _ => None,
+        },
+    )?;
     let setup_time = setup_start.elapsed();
     std::thread::sleep(IDLE_BEFORE_RSS);
     let rss_after_kib = rss_kib()?;
     eprintln!(
-        "{subscribers} subscribed in {:.1} s; committing {BLOCKS} blocks",
-        setup_time.as_secs_f64()
+        "{subscribers} subscribed in {:.1} s from {} client process(es); committing {BLOCKS} blocks",
+        setup_time.as_secs_f64(),
+        clients.processes.len()
     );
 
     let clock_ticks = clock_ticks_per_second()?;
-    let cpu_start = ThreadCpu::read()?;
+    let cpu_start = process_cpu_ticks()?;
     let window_start = Instant::now();
     let mut commit_times = Vec::new();
     for block in 0..BLOCKS {
@@ -346,47 +374,61 @@ fn measure(api: ApiPath, subscribers: usize) -> anyhow::Result<RunResult> {
             std::thread::sleep(COMMIT_INTERVAL);
         }
         commit_empty_block(&storage, &mut writer)?;
-        commit_times.push(Instant::now());
+        commit_times.push(monotonic_nanos());
     }
 
-    let delivery_deadline = Instant::now() + DELIVERY_TIMEOUT;
-    while completed.load(Ordering::Acquire) < subscribers {
-        ensure!(
-            Instant::now() < delivery_deadline,
-            "only {} of {subscribers} subscribers had all {BLOCKS} blocks {} s after the last commit",
-            completed.load(Ordering::Acquire),
-            DELIVERY_TIMEOUT.as_secs()
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let completed = clients.wait_for_all(
+        Instant::now() + DELIVERY_TIMEOUT,
+        "every subscriber to have every block",
+        |report| match report {
+            ClientReport::Completed { cpu_ticks } => Some(cpu_ticks),
+            _ => None,
+        },
+    )?;
     let window = window_start.elapsed();
-    let cpu_end = ThreadCpu::read()?;
+    let cpu_end = process_cpu_ticks()?;
 
     std::thread::sleep(QUIET_PERIOD);
-    stop_sender.send_replace(true);
-    let outcomes = client_runtime.block_on(async {
-        let mut outcomes = Vec::with_capacity(clients.len());
-        for client in clients {
-            outcomes.push(tokio::time::timeout(REQUEST_TIMEOUT, client).await);
-        }
-        outcomes
-    });
-    let mut deliveries = Vec::with_capacity(outcomes.len());
-    for (index, outcome) in outcomes.into_iter().enumerate() {
-        let outcome = outcome
-            .with_context(|| format!("subscriber {index} did not stop"))?
-            .with_context(|| format!("subscriber {index} panicked"))?;
-        check_deliveries(index, &outcome)?;
-        deliveries.push(outcome.deliveries);
-    }
-
-    client_runtime.shutdown_timeout(Duration::from_secs(1));
+    clients.close_stdin();
+    let finished = clients.wait_for_all(
+        Instant::now() + REPORT_TIMEOUT,
+        "the final reports",
+        |report| match report {
+            ClientReport::Finished {
+                subscribers,
+                peak_rss_kib,
+            } => Some((subscribers, peak_rss_kib)),
+            _ => None,
+        },
+    )?;
+    clients.wait_for_exit(Instant::now() + REPORT_TIMEOUT)?;
     server_runtime.shutdown_timeout(Duration::from_secs(1));
+
+    let mut deliveries = Vec::with_capacity(subscribers);
+    let mut client_peak_rss_kib = 0;
+    for (records, peak_rss_kib) in finished {
+        client_peak_rss_kib += peak_rss_kib;
+        for record in records {
+            check_deliveries(deliveries.len(), &record)?;
+            deliveries.push(record.deliveries);
+        }
+    }
+    ensure!(
+        deliveries.len() == subscribers,
+        "the client processes reported {} subscribers, expected {subscribers}",
+        deliveries.len()
+    );
+    let client_ticks: u64 = completed
+        .iter()
+        .zip(&subscribed)
+        .map(|(end, start)| end.saturating_sub(*start))
+        .sum();
 
     let latencies = Latencies::compute(&commit_times, &deliveries);
     Ok(RunResult {
         path: api.path().into(),
         subscribers,
+        client_processes: clients.processes.len(),
         notifications: latencies.all.len(),
         setup_secs: setup_time.as_secs_f64(),
         p50_ms: millis(percentile(&latencies.all, 0.50)),
@@ -394,50 +436,342 @@ fn measure(api: ApiPath, subscribers: usize) -> anyhow::Result<RunResult> {
         max_ms: millis(percentile(&latencies.all, 1.0)),
         last_delivery_median_ms: millis(percentile(&latencies.last_per_block, 0.50)),
         delivered_before_commit_returned: latencies.early,
+        earliest_before_commit_returned_ms: millis(latencies.earliest),
         window_secs: window.as_secs_f64(),
-        process_cpu_secs: cpu_end
-            .process_ticks
-            .saturating_sub(cpu_start.process_ticks) as f64
-            / clock_ticks,
-        client_cpu_secs: cpu_end.client_ticks_since(&cpu_start) as f64 / clock_ticks,
+        server_cpu_secs: cpu_end.saturating_sub(cpu_start) as f64 / clock_ticks,
+        client_cpu_secs: client_ticks as f64 / clock_ticks,
         rss_before_kib,
         rss_after_kib,
+        client_peak_rss_kib,
     })
 }
 
-/// File descriptors that `subscribers` connections need, with both ends in this process.
-fn descriptors_needed(subscribers: usize) -> u64 {
-    2 * subscribers as u64 + OTHER_DESCRIPTORS
+/// One line a client process prints on stdout.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum ClientReport {
+    /// Every connection of the process has its subscription. `cpu_ticks` is the
+    /// process's CPU time so far (utime + stime, in clock ticks).
+    Subscribed { cpu_ticks: u64 },
+    /// Every subscriber of the process has received `BLOCKS` notifications.
+    Completed { cpu_ticks: u64 },
+    /// Sent once stdin is closed: every subscriber's notifications, in the order of
+    /// `ClientProcesses::start`'s split.
+    Finished {
+        subscribers: Vec<SubscriberRecord>,
+        /// Peak resident set size (`VmHWM`) of the client process, in KiB.
+        peak_rss_kib: u64,
+    },
 }
 
-/// Reads the soft limit on open files from /proc/self/limits; `None` when unlimited.
-fn open_file_limit() -> anyhow::Result<Option<u64>> {
-    let limits =
-        std::fs::read_to_string("/proc/self/limits").context("failed to read /proc/self/limits")?;
-    let soft_limit = limits
-        .lines()
-        .find(|line| line.starts_with("Max open files"))
-        .and_then(|line| line.split_whitespace().nth(3))
-        .context("no \"Max open files\" line in /proc/self/limits")?;
-    if soft_limit == "unlimited" {
-        return Ok(None);
+impl ClientReport {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Subscribed { .. } => "subscribed",
+            Self::Completed { .. } => "completed",
+            Self::Finished { .. } => "finished",
+        }
     }
-    let soft_limit = soft_limit
-        .parse()
-        .with_context(|| format!("invalid open-file limit {soft_limit:?}"))?;
-    Ok(Some(soft_limit))
 }
 
-/// Fails unless the open-file limit covers both ends of every connection, since server
-/// and clients share this process.
-fn check_open_file_limit(subscribers: usize) -> anyhow::Result<()> {
-    let needed = descriptors_needed(subscribers);
-    if let Some(limit) = open_file_limit()? {
-        ensure!(
-            limit >= needed,
-            "the open-file limit is {limit}, but {subscribers} subscribers need about {needed} descriptors, because both ends of each connection are in this process; raise it with `ulimit -n`"
-        );
+/// Notifications of one subscriber, and the error that ended its connection, if any.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct SubscriberRecord {
+    /// Block number and arrival time (`CLOCK_MONOTONIC`, nanoseconds) of each
+    /// notification, in arrival order.
+    deliveries: Vec<(u64, u64)>,
+    error: Option<String>,
+}
+
+/// Event passed on by the thread that reads a client process's stdout.
+enum ClientEvent {
+    Report(ClientReport),
+    Invalid(String),
+    /// Stdout reached its end: the process exited or closed it.
+    Ended,
+}
+
+/// One load-client process. Dropping it kills the process if it is still running.
+struct ClientProcess {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl Drop for ClientProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
+}
+
+/// The load-client processes of one run and the reports they print.
+struct ClientProcesses {
+    processes: Vec<ClientProcess>,
+    /// Events of all processes, each tagged with its process's index.
+    events: std_mpsc::Receiver<(usize, ClientEvent)>,
+    /// Whether each process has closed stdout.
+    ended: Vec<bool>,
+}
+
+impl ClientProcesses {
+    /// Starts enough client processes for `subscribers`, each with an equal share (at
+    /// most `MAX_SUBSCRIBERS_PER_CLIENT_PROCESS`), and a thread per process that reads
+    /// its reports.
+    fn start(address: SocketAddr, api: ApiPath, subscribers: usize) -> anyhow::Result<Self> {
+        let executable = std::env::current_exe().context("cannot find the benchmark executable")?;
+        let count = subscribers
+            .div_ceil(MAX_SUBSCRIBERS_PER_CLIENT_PROCESS)
+            .max(1);
+        let (sender, events) = std_mpsc::channel();
+        let mut processes = Vec::with_capacity(count);
+        for index in 0..count {
+            // The first `subscribers % count` processes take one subscriber more.
+            let share = subscribers / count + usize::from(index < subscribers % count);
+            let mut child = Command::new(&executable)
+                .args([
+                    CLIENTS_FLAG,
+                    &address.to_string(),
+                    api.path(),
+                    &share.to_string(),
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .with_context(|| format!("failed to start client process {index}"))?;
+            let stdin = child.stdin.take();
+            let stdout = child
+                .stdout
+                .take()
+                .context("client process has no stdout")?;
+            processes.push(ClientProcess { child, stdin });
+
+            let sender = sender.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let event = match line {
+                        Ok(line) => match serde_json::from_str(&line) {
+                            Ok(report) => ClientEvent::Report(report),
+                            Err(error) => ClientEvent::Invalid(format!("{error}: {line:.200}")),
+                        },
+                        Err(error) => ClientEvent::Invalid(format!("read failed: {error}")),
+                    };
+                    if sender.send((index, event)).is_err() {
+                        return;
+                    }
+                }
+                let _ = sender.send((index, ClientEvent::Ended));
+            });
+        }
+        Ok(Self {
+            ended: vec![false; processes.len()],
+            processes,
+            events,
+        })
+    }
+
+    /// Waits until every process has sent the report that `select` accepts and returns
+    /// the selected values in process order. Fails on any other report, on a process
+    /// that ends first, or at `deadline`. `waiting_for` names the wait in the error.
+    fn wait_for_all<T>(
+        &mut self,
+        deadline: Instant,
+        waiting_for: &str,
+        select: impl Fn(ClientReport) -> Option<T>,
+    ) -> anyhow::Result<Vec<T>> {
+        if let Some(index) = self.ended.iter().position(|ended| *ended) {
+            bail!("client process {index} closed stdout before {waiting_for}");
+        }
+        let mut values: Vec<Option<T>> = (0..self.processes.len()).map(|_| None).collect();
+        while values.iter().any(Option::is_none) {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let (index, event) = match self.events.recv_timeout(remaining) {
+                Ok(received) => received,
+                Err(_) => bail!(
+                    "timed out waiting for {waiting_for}: {} of {} client processes reported",
+                    values.iter().filter(|value| value.is_some()).count(),
+                    values.len()
+                ),
+            };
+            let report = match event {
+                ClientEvent::Report(report) => report,
+                ClientEvent::Invalid(error) => {
+                    bail!("client process {index} printed an invalid report: {error}")
+                }
+                // A process closes stdout after its last report, which may come
+                // while this waits for the others.
+                ClientEvent::Ended if values[index].is_some() => {
+                    self.ended[index] = true;
+                    continue;
+                }
+                ClientEvent::Ended => {
+                    // The process has closed stdout, so it exits within moments.
+                    std::thread::sleep(Duration::from_millis(100));
+                    let status = self.processes[index].child.try_wait();
+                    bail!(
+                        "client process {index} closed stdout while waiting for {waiting_for} (exit status {status:?}). Its error, if any, is printed above"
+                    )
+                }
+            };
+            let kind = report.kind();
+            let Some(value) = select(report) else {
+                bail!("client process {index} sent an unexpected `{kind}` report while waiting for {waiting_for}");
+            };
+            ensure!(
+                values[index].is_none(),
+                "client process {index} reported twice while waiting for {waiting_for}"
+            );
+            values[index] = Some(value);
+        }
+        Ok(values.into_iter().flatten().collect())
+    }
+
+    /// Closes every process's stdin, which makes it stop reading and send its final report.
+    fn close_stdin(&mut self) {
+        for process in &mut self.processes {
+            process.stdin = None;
+        }
+    }
+
+    /// Waits for every process to exit successfully, until `deadline`.
+    fn wait_for_exit(&mut self, deadline: Instant) -> anyhow::Result<()> {
+        for (index, process) in self.processes.iter_mut().enumerate() {
+            let status = loop {
+                if let Some(status) = process.child.try_wait()? {
+                    break status;
+                }
+                ensure!(
+                    Instant::now() < deadline,
+                    "client process {index} did not exit after its final report"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            ensure!(status.success(), "client process {index} failed ({status})");
+        }
+        Ok(())
+    }
+}
+
+/// Runs the client role: opens `count` subscriptions to `address` and reports on
+/// stdout, as `ClientReport` lines, until stdin is closed.
+fn run_client_process(address: SocketAddr, api: ApiPath, count: usize) -> anyhow::Result<()> {
+    check_open_file_limit(client_descriptors(count), "a client process")?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (stop_sender, stop) = watch::channel(false);
+    // The server process closes stdin to stop the clients. Stdin also ends when the
+    // server process dies.
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        stop_sender.send_replace(true);
+    });
+
+    let records = runtime.block_on(run_clients(address, api, count, stop))?;
+    let peak_rss_kib = status_kib("VmHWM:")?;
+    report(&ClientReport::Finished {
+        subscribers: records,
+        peak_rss_kib,
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
+}
+
+/// Opens the subscriptions of one client process, reports when they are in place and
+/// when they have every block, and returns what each received once `stop` fires.
+async fn run_clients(
+    address: SocketAddr,
+    api: ApiPath,
+    count: usize,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Vec<SubscriberRecord>> {
+    let connect_slots = std::sync::Arc::new(Semaphore::new(CONCURRENT_CONNECTS));
+    let (ready_sender, mut ready) = mpsc::channel(count);
+    let (completed_sender, mut completed) = mpsc::channel(count);
+    let clients: Vec<_> = (0..count)
+        .map(|_| {
+            tokio::spawn(run_client(ClientSetup {
+                address,
+                api,
+                connect_slots: connect_slots.clone(),
+                ready: ready_sender.clone(),
+                completed: completed_sender.clone(),
+                stop: stop.clone(),
+            }))
+        })
+        .collect();
+    drop(ready_sender);
+    drop(completed_sender);
+
+    let deadline = tokio::time::Instant::now() + SETUP_TIMEOUT;
+    for subscribed in 0..count {
+        match tokio::time::timeout_at(deadline, ready.recv()).await {
+            Ok(Some(Ok(()))) => {}
+            Ok(Some(Err(error))) => {
+                bail!("subscriber failed after {subscribed} of {count} had subscribed: {error}")
+            }
+            Ok(None) => bail!("the clients stopped after {subscribed} of {count} had subscribed"),
+            Err(_) => bail!(
+                "timed out after {} s with {subscribed} of {count} subscribers subscribed",
+                SETUP_TIMEOUT.as_secs()
+            ),
+        }
+    }
+    report(&ClientReport::Subscribed {
+        cpu_ticks: process_cpu_ticks()?,
+    })?;
+
+    // The server waits for every client process to subscribe before it commits, so the
+    // deliveries may start as late as the setup deadline.
+    let wait_limit = SETUP_TIMEOUT + COMMIT_INTERVAL * BLOCKS as u32 + DELIVERY_TIMEOUT;
+    let deadline = tokio::time::Instant::now() + wait_limit;
+    let mut stopped = stop.clone();
+    let mut all_completed = true;
+    for _ in 0..count {
+        tokio::select! {
+            received = completed.recv() => {
+                if received.is_none() {
+                    all_completed = false;
+                    break;
+                }
+            }
+            // The server gave up; report what arrived.
+            _ = stopped.changed() => {
+                all_completed = false;
+                break;
+            }
+            _ = tokio::time::sleep_until(deadline) => bail!(
+                "not every subscriber had all {BLOCKS} blocks {} s after subscribing",
+                wait_limit.as_secs()
+            ),
+        }
+    }
+    if all_completed {
+        report(&ClientReport::Completed {
+            cpu_ticks: process_cpu_ticks()?,
+        })?;
+    }
+
+    let mut records = Vec::with_capacity(count);
+    for (index, client) in clients.into_iter().enumerate() {
+        let record = tokio::time::timeout_at(deadline + REPORT_TIMEOUT, client)
+            .await
+            .with_context(|| format!("subscriber {index} did not stop"))?
+            .with_context(|| format!("subscriber {index} panicked"))?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// Prints one report line on stdout and flushes it.
+fn report(report: &ClientReport) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer(&mut stdout, report)?;
+    stdout.write_all(b"\n")?;
+    stdout.flush()?;
     Ok(())
 }
 
@@ -445,19 +779,12 @@ fn check_open_file_limit(subscribers: usize) -> anyhow::Result<()> {
 struct ClientSetup {
     address: SocketAddr,
     api: ApiPath,
-    connect_slots: Arc<Semaphore>,
+    connect_slots: std::sync::Arc<Semaphore>,
     /// Receives `Ok` once the subscription is in place, or the reason it failed.
     ready: mpsc::Sender<Result<(), String>>,
-    /// Counts the clients that have received `BLOCKS` notifications.
-    completed: Arc<AtomicUsize>,
+    /// Receives one message when the client has received `BLOCKS` notifications.
+    completed: mpsc::Sender<()>,
     stop: watch::Receiver<bool>,
-}
-
-/// Notifications one client received: each notification's block number and arrival time.
-#[derive(Debug, Default)]
-struct ClientOutcome {
-    deliveries: Vec<(u64, Instant)>,
-    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -481,8 +808,8 @@ struct NotifiedHeader {
 }
 
 /// Connects, subscribes, then records notifications until the stop signal.
-async fn run_client(mut setup: ClientSetup) -> ClientOutcome {
-    let mut outcome = ClientOutcome::default();
+async fn run_client(mut setup: ClientSetup) -> SubscriberRecord {
+    let mut record = SubscriberRecord::default();
     let subscribed = {
         let _slot = setup.connect_slots.acquire().await;
         subscribe(setup.address, setup.api).await
@@ -491,8 +818,8 @@ async fn run_client(mut setup: ClientSetup) -> ClientOutcome {
         Ok(subscribed) => subscribed,
         Err(error) => {
             let _ = setup.ready.send(Err(format!("{error:#}"))).await;
-            outcome.error = Some(format!("{error:#}"));
-            return outcome;
+            record.error = Some(format!("{error:#}"));
+            return record;
         }
     };
     let _ = setup.ready.send(Ok(())).await;
@@ -502,46 +829,46 @@ async fn run_client(mut setup: ClientSetup) -> ClientOutcome {
             message = socket.next() => message,
             _ = setup.stop.changed() => break,
         };
-        let received = Instant::now();
+        let received = monotonic_nanos();
         let text = match message {
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(Message::Close(frame))) => {
-                outcome.error = Some(format!("the server closed the connection: {frame:?}"));
+                record.error = Some(format!("the server closed the connection: {frame:?}"));
                 break;
             }
             // tungstenite queues the pong for a ping itself.
             Some(Ok(_)) => continue,
             Some(Err(error)) => {
-                outcome.error = Some(format!("read failed: {error}"));
+                record.error = Some(format!("read failed: {error}"));
                 break;
             }
             None => {
-                outcome.error = Some("the connection ended".into());
+                record.error = Some("the connection ended".into());
                 break;
             }
         };
         let notification: Notification = match serde_json::from_str(&text) {
             Ok(notification) => notification,
             Err(error) => {
-                outcome.error = Some(format!("invalid notification ({error}): {text}"));
+                record.error = Some(format!("invalid notification ({error}): {text}"));
                 break;
             }
         };
         let id = setup.api.notification_id(&notification.params);
         if notification.method != setup.api.notification_method() || id != Some(&subscription_id) {
-            outcome.error = Some(format!(
+            record.error = Some(format!(
                 "unexpected message for subscription {subscription_id}: {text}"
             ));
             break;
         }
-        outcome
+        record
             .deliveries
             .push((notification.params.result.block_number, received));
-        if outcome.deliveries.len() as u64 == BLOCKS {
-            setup.completed.fetch_add(1, Ordering::AcqRel);
+        if record.deliveries.len() as u64 == BLOCKS {
+            let _ = setup.completed.send(()).await;
         }
     }
-    outcome
+    record
 }
 
 type Socket =
@@ -551,9 +878,10 @@ type Socket =
 /// and the subscription id.
 async fn subscribe(address: SocketAddr, api: ApiPath) -> anyhow::Result<(Socket, Value)> {
     let url = format!("ws://{address}{}", api.path());
+    let config = WebSocketConfig::default().read_buffer_size(CLIENT_READ_BUFFER_BYTES);
     let (mut socket, _) = tokio::time::timeout(
         REQUEST_TIMEOUT,
-        tokio_tungstenite::connect_async(url.as_str()),
+        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false),
     )
     .await
     .with_context(|| format!("connecting to {url} timed out"))?
@@ -587,11 +915,11 @@ async fn subscribe(address: SocketAddr, api: ApiPath) -> anyhow::Result<(Socket,
 
 /// Fails unless subscriber `index` received blocks 0 to `BLOCKS - 1`, each once, in
 /// order, and saw no error.
-fn check_deliveries(index: usize, outcome: &ClientOutcome) -> anyhow::Result<()> {
-    if let Some(error) = &outcome.error {
+fn check_deliveries(index: usize, record: &SubscriberRecord) -> anyhow::Result<()> {
+    if let Some(error) = &record.error {
         bail!("subscriber {index}: {error}");
     }
-    let received: Vec<u64> = outcome.deliveries.iter().map(|(block, _)| *block).collect();
+    let received: Vec<u64> = record.deliveries.iter().map(|(block, _)| *block).collect();
     let expected: Vec<u64> = (0..BLOCKS).collect();
     ensure!(
         received == expected,
@@ -608,19 +936,25 @@ struct Latencies {
     last_per_block: Vec<Duration>,
     /// Deliveries timestamped before `commit` returned; they count as zero.
     early: usize,
+    /// How long before `commit` returned the earliest delivery arrived.
+    earliest: Duration,
 }
 
 impl Latencies {
-    fn compute(commit_times: &[Instant], deliveries: &[Vec<(u64, Instant)>]) -> Self {
+    /// Computes the latencies from commit times and arrival times, both `CLOCK_MONOTONIC`
+    /// nanoseconds.
+    fn compute(commit_times: &[u64], deliveries: &[Vec<(u64, u64)>]) -> Self {
         let mut all = Vec::new();
         let mut last_per_block = vec![Duration::ZERO; commit_times.len()];
         let mut early = 0;
+        let mut earliest = Duration::ZERO;
         for (block, received) in deliveries.iter().flatten() {
             let committed = commit_times[*block as usize];
-            let latency = match received.checked_duration_since(committed) {
-                Some(latency) => latency,
+            let latency = match received.checked_sub(committed) {
+                Some(nanos) => Duration::from_nanos(nanos),
                 None => {
                     early += 1;
+                    earliest = earliest.max(Duration::from_nanos(committed - received));
                     Duration::ZERO
                 }
             };
@@ -632,6 +966,7 @@ impl Latencies {
             all,
             last_per_block,
             early,
+            earliest,
         }
     }
 }
@@ -681,55 +1016,63 @@ fn commit_empty_block(storage: &Storage, writer: &mut BlockWriter) -> anyhow::Re
     Ok(())
 }
 
-/// CPU time of the process and of each client thread, in clock ticks (utime + stime).
-struct ThreadCpu {
-    process_ticks: u64,
-    /// Keyed by thread id. Only threads alive at the reading are present.
-    client_ticks: HashMap<u64, u64>,
+/// Reads `CLOCK_MONOTONIC` in nanoseconds. Unlike `Instant`, the value can be sent to
+/// another process on the same machine and compared there.
+fn monotonic_nanos() -> u64 {
+    let time = clock_gettime(ClockId::Monotonic);
+    time.tv_sec as u64 * 1_000_000_000 + time.tv_nsec as u64
 }
 
-impl ThreadCpu {
-    fn read() -> anyhow::Result<Self> {
-        let (_, process_ticks) = read_stat("/proc/self/stat")?;
-        let mut client_ticks = HashMap::new();
-        for entry in std::fs::read_dir("/proc/self/task").context("failed to list threads")? {
-            let entry = entry?;
-            let Ok(thread_id) = entry.file_name().to_string_lossy().parse::<u64>() else {
-                continue;
-            };
-            // A thread that exits between the listing and the read has no stat file.
-            let Ok((name, ticks)) = read_stat(&format!("/proc/self/task/{thread_id}/stat")) else {
-                continue;
-            };
-            if name.starts_with(CLIENT_THREAD) {
-                client_ticks.insert(thread_id, ticks);
-            }
-        }
-        Ok(Self {
-            process_ticks,
-            client_ticks,
-        })
-    }
-
-    /// Client-thread CPU time since `start`. A thread missing from `start` counts from 0.
-    fn client_ticks_since(&self, start: &ThreadCpu) -> u64 {
-        self.client_ticks
-            .iter()
-            .map(|(thread_id, ticks)| {
-                ticks.saturating_sub(start.client_ticks.get(thread_id).copied().unwrap_or(0))
-            })
-            .sum()
-    }
+/// File descriptors the server process needs for `subscribers` connections.
+fn server_descriptors(subscribers: usize) -> u64 {
+    subscribers as u64 + SERVER_OTHER_DESCRIPTORS
 }
 
-/// Reads the command name and utime + stime (in clock ticks) from a `stat` file of
-/// proc(5).
-fn read_stat(path: &str) -> anyhow::Result<(String, u64)> {
+/// File descriptors a client process needs for `subscribers` connections.
+fn client_descriptors(subscribers: usize) -> u64 {
+    subscribers as u64 + CLIENT_OTHER_DESCRIPTORS
+}
+
+/// Raises the soft open-file limit of this process to the hard limit, which child
+/// processes inherit. Returns the new soft limit; `None` when unlimited.
+fn raise_open_file_limit() -> anyhow::Result<Option<u64>> {
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        )
+        .with_context(|| {
+            format!(
+                "failed to raise the soft open-file limit from {:?} to the hard limit {:?}",
+                limit.current, limit.maximum
+            )
+        })?;
+    }
+    Ok(limit.maximum)
+}
+
+/// Raises the soft open-file limit and fails unless it covers `needed` descriptors of
+/// `process`.
+fn check_open_file_limit(needed: u64, process: &str) -> anyhow::Result<()> {
+    if let Some(limit) = raise_open_file_limit()? {
+        ensure!(
+            limit >= needed,
+            "the hard open-file limit is {limit}, but {process} needs about {needed} descriptors; raise it as root"
+        );
+    }
+    Ok(())
+}
+
+/// Reads this process's utime + stime, in clock ticks, from /proc/self/stat.
+fn process_cpu_ticks() -> anyhow::Result<u64> {
+    let path = "/proc/self/stat";
     let text = std::fs::read_to_string(path).with_context(|| format!("failed to read {path}"))?;
     // The command name is in parentheses and may itself contain spaces or ')'.
-    let open = text.find('(').context("no command name in stat")?;
     let close = text.rfind(')').context("no command name in stat")?;
-    let name = text[open + 1..close].to_string();
     // After the name come fields 3 (state) onward; utime and stime are fields 14 and 15.
     let fields: Vec<&str> = text[close + 1..].split_whitespace().collect();
     let field = |number: usize| -> anyhow::Result<u64> {
@@ -740,7 +1083,7 @@ fn read_stat(path: &str) -> anyhow::Result<(String, u64)> {
             .parse()
             .with_context(|| format!("invalid field {number} {value:?} in {path}"))
     };
-    Ok((name, field(14)? + field(15)?))
+    Ok(field(14)? + field(15)?)
 }
 
 /// Clock ticks per second (`getconf CLK_TCK`), the unit of the CPU times in proc(5).
@@ -757,16 +1100,24 @@ fn clock_ticks_per_second() -> anyhow::Result<f64> {
 
 /// Resident set size (`VmRSS` of /proc/self/status), in KiB.
 fn rss_kib() -> anyhow::Result<u64> {
+    status_kib("VmRSS:")
+}
+
+/// Reads the value in KiB of the /proc/self/status line that starts with `field`.
+fn status_kib(field: &str) -> anyhow::Result<u64> {
     let status =
         std::fs::read_to_string("/proc/self/status").context("failed to read /proc/self/status")?;
     let line = status
         .lines()
-        .find(|line| line.starts_with("VmRSS:"))
-        .context("no VmRSS line in /proc/self/status")?;
-    let value = line.split_whitespace().nth(1).context("empty VmRSS line")?;
+        .find(|line| line.starts_with(field))
+        .with_context(|| format!("no {field} line in /proc/self/status"))?;
+    let value = line
+        .split_whitespace()
+        .nth(1)
+        .with_context(|| format!("empty {field} line"))?;
     value
         .parse()
-        .with_context(|| format!("invalid VmRSS line {line:?}"))
+        .with_context(|| format!("invalid {field} line {line:?}"))
 }
 
 /// Nearest-rank percentile; `quantile` 1.0 is the maximum.
