@@ -29,6 +29,7 @@ struct Server {
     /// Added to every block hash, so that blocks committed after a revert differ from
     /// the reverted ones.
     fork: u64,
+    pre_confirmed: PreConfirmedHandle,
     address: std::net::SocketAddr,
     _dir: tempfile::TempDir,
 }
@@ -43,12 +44,16 @@ async fn start_server(limits: WsLimits) -> Server {
     let writer = storage.writer().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let context = RpcContext::new(storage.clone()).with_ws_limits(limits);
+    let pre_confirmed = PreConfirmedHandle::new();
+    let context = RpcContext::new(storage.clone())
+        .with_ws_limits(limits)
+        .with_pre_confirmed(pre_confirmed.clone());
     tokio::spawn(starling_rpc::ws::serve(listener, context));
     Server {
         storage,
         writer,
         fork: 0,
+        pre_confirmed,
         address,
         _dir: dir,
     }
@@ -72,7 +77,67 @@ fn transaction_hash(block: u64, index: u64) -> Felt {
     Felt::from(0x7000_0000 + block * 1000 + index)
 }
 
+/// Block `number`'s transactions and receipts; transaction `i` has hash
+/// `transaction_hash(number, i)`.
+fn build_transactions(
+    number: u64,
+    transactions: Vec<TestTransaction>,
+) -> (Vec<Transaction>, Vec<Receipt>) {
+    let mut built = (Vec::new(), Vec::new());
+    for (index, transaction) in (0u64..).zip(transactions) {
+        let hash = TransactionHash(transaction_hash(number, index));
+        built.0.push(Transaction {
+            hash,
+            variant: TransactionVariant::InvokeV1(InvokeTransactionV1 {
+                sender_address: ContractAddress(Felt::from(transaction.sender)),
+                calldata: vec![],
+                max_fee: Felt::ONE,
+                signature: vec![],
+                nonce: Felt::from(index),
+            }),
+        });
+        built.1.push(Receipt {
+            transaction_hash: hash,
+            actual_fee: Felt::ONE,
+            execution_status: ExecutionStatus::Succeeded,
+            events: transaction.events,
+            l2_to_l1_messages: vec![],
+            l1_to_l2_consumed_message: None,
+            execution_resources: ExecutionResources::default(),
+        });
+    }
+    built
+}
+
 impl Server {
+    /// Makes the block after the head pre-confirmed with `executed` transactions (hashes
+    /// as [`build_transactions`] gives them) and `candidates` after them.
+    fn pre_confirm(&self, executed: Vec<TestTransaction>, candidates: Vec<TestTransaction>) {
+        let (head, head_hash) = self.writer.head().expect("a head");
+        let number = head.get() + 1;
+        let executed_count = executed.len() as u64;
+        let (transactions, receipts) = build_transactions(number, executed);
+        let (mut candidate_transactions, _) = build_transactions(number, candidates);
+        for (offset, transaction) in (executed_count..).zip(&mut candidate_transactions) {
+            transaction.hash = TransactionHash(transaction_hash(number, offset));
+        }
+        self.pre_confirmed.set(PreConfirmedBlock {
+            number: BlockNumber(number),
+            parent_hash: head_hash,
+            timestamp: 1_700_000_000 + number,
+            sequencer_address: ContractAddress(Felt::from(0x5eu8)),
+            starknet_version: "0.14.0".into(),
+            l1_gas_price: GasPrices::default(),
+            l1_data_gas_price: GasPrices::default(),
+            l2_gas_price: GasPrices::default(),
+            l1_da_mode: L1DataAvailabilityMode::Blob,
+            transactions,
+            receipts,
+            candidate_transactions,
+            state_diff: StateDiff::default(),
+        });
+    }
+
     async fn connect(&self, path: &str) -> Socket {
         let url = format!("ws://{}{path}", self.address);
         tokio_tungstenite::connect_async(url).await.unwrap().0
@@ -116,29 +181,13 @@ impl Server {
                 .compute_state_commitment(parent.map(|(number, _)| number), &StateDiff::default())
                 .unwrap(),
         };
-        for (index, transaction) in (0u64..).zip(transactions) {
-            let hash = TransactionHash(transaction_hash(number, index));
-            block.transactions.push(Transaction {
-                hash,
-                variant: TransactionVariant::InvokeV1(InvokeTransactionV1 {
-                    sender_address: ContractAddress(Felt::from(transaction.sender)),
-                    calldata: vec![],
-                    max_fee: Felt::ONE,
-                    signature: vec![],
-                    nonce: Felt::from(index),
-                }),
-            });
-            block.header.event_count += transaction.events.len() as u64;
-            block.receipts.push(Receipt {
-                transaction_hash: hash,
-                actual_fee: Felt::ONE,
-                execution_status: ExecutionStatus::Succeeded,
-                events: transaction.events,
-                l2_to_l1_messages: vec![],
-                l1_to_l2_consumed_message: None,
-                execution_resources: ExecutionResources::default(),
-            });
-        }
+        let (transactions, receipts) = build_transactions(number, transactions);
+        block.header.event_count = receipts
+            .iter()
+            .map(|receipt| receipt.events.len() as u64)
+            .sum();
+        block.transactions = transactions;
+        block.receipts = receipts;
         block.header.transaction_count = block.transactions.len() as u64;
         self.writer.commit(block).unwrap().as_ref().clone()
     }
@@ -787,7 +836,7 @@ async fn slow_reader_is_closed_with_reason_and_resumes() {
     assert_eq!(first["block_number"], last_seen + 1);
 }
 
-/// One transaction from ALICE with one event per block.
+/// Builds one transaction from ALICE that emits one event.
 fn alice_transaction() -> Vec<TestTransaction> {
     vec![TestTransaction {
         sender: ALICE,
@@ -796,7 +845,7 @@ fn alice_transaction() -> Vec<TestTransaction> {
 }
 
 #[tokio::test]
-async fn reorg_is_sent_once_per_subscription_before_the_new_chain() {
+async fn reorg_sent_once_before_new_chain() {
     let mut server = start_server(WsLimits::default()).await;
     for _ in 0..=5 {
         server.commit(alice_transaction());
@@ -962,11 +1011,11 @@ async fn reorg_outside_a_subscription_sends_no_reorg() {
     server.fork = 0x100_0000;
     server.commit_empty();
     let after = drain(&mut socket, &mut Vec::new()).await;
-    assert!(after.get(&status).is_none(), "{after:?}");
+    assert!(!after.contains_key(&status), "{after:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lagging_subscriber_sees_a_consistent_chain_across_a_reorg() {
+async fn lagging_subscriber_reorg_stays_consistent() {
     let limits = WsLimits {
         max_queued_messages: 4,
         max_queued_bytes: 8 << 10,
@@ -1034,4 +1083,220 @@ async fn lagging_subscriber_sees_a_consistent_chain_across_a_reorg() {
     assert_eq!(view.len() as u64, head.0.get() + 1);
     assert_eq!(view.last().unwrap(), &format!("{:#x}", head.1 .0));
     assert_quiet(&mut client).await;
+}
+
+#[tokio::test]
+async fn pre_confirmed_transactions_and_events_then_accepted() {
+    let mut server = start_server(WsLimits::default()).await;
+    server.commit_empty();
+    let alice = format!("{:#x}", transaction_hash(1, 0));
+    let bob = format!("{:#x}", transaction_hash(1, 1));
+    let alice_transaction = || TestTransaction {
+        sender: ALICE,
+        events: vec![event(ALICE, &[KEY_1])],
+    };
+    let bob_transaction = || TestTransaction {
+        sender: BOB,
+        events: vec![event(BOB, &[KEY_2])],
+    };
+
+    let mut v0_10 = server.connect("/v0_10").await;
+    let mut buffer = Vec::new();
+    let transactions = subscribe_buffered(
+        &mut v0_10,
+        "starknet_subscribeNewTransactions",
+        json!({ "finality_status": ["CANDIDATE", "PRE_CONFIRMED", "ACCEPTED_ON_L2"] }),
+        &mut buffer,
+    )
+    .await;
+    let receipts = subscribe_buffered(
+        &mut v0_10,
+        "starknet_subscribeNewTransactionReceipts",
+        json!({ "finality_status": ["PRE_CONFIRMED", "ACCEPTED_ON_L2"] }),
+        &mut buffer,
+    )
+    .await;
+    let events = subscribe_buffered(
+        &mut v0_10,
+        "starknet_subscribeEvents",
+        json!({ "from_address": format!("{ALICE:#x}"), "finality_status": "PRE_CONFIRMED" }),
+        &mut buffer,
+    )
+    .await;
+    let accepted_only = subscribe_buffered(
+        &mut v0_10,
+        "starknet_subscribeNewTransactions",
+        json!({}),
+        &mut buffer,
+    )
+    .await;
+    let mut v0_8 = server.connect("/v0_8").await;
+    let pending = subscribe(
+        &mut v0_8,
+        "starknet_subscribePendingTransactions",
+        json!({}),
+    )
+    .await;
+    let before = drain(&mut v0_10, &mut buffer).await;
+    // Only the event subscription replays: block 0 has no events.
+    assert!(before.is_empty(), "{before:?}");
+
+    // Block 1 is pre-confirmed with Alice's transaction executed and Bob's a candidate.
+    server.pre_confirm(vec![alice_transaction()], vec![bob_transaction()]);
+    let first = drain(&mut v0_10, &mut Vec::new()).await;
+    let statuses = |messages: &[(String, Value)]| -> Vec<(String, String)> {
+        messages
+            .iter()
+            .map(|(_, result)| {
+                (
+                    result["transaction_hash"].as_str().unwrap().to_string(),
+                    result["finality_status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        statuses(&first[&transactions]),
+        vec![
+            (alice.clone(), "PRE_CONFIRMED".to_string()),
+            (bob.clone(), "CANDIDATE".to_string())
+        ]
+    );
+    let receipt = &first[&receipts];
+    assert_eq!(receipt.len(), 1, "{receipt:?}");
+    assert_eq!(receipt[0].1["transaction_hash"], alice.as_str());
+    assert_eq!(receipt[0].1["finality_status"], "PRE_CONFIRMED");
+    assert_eq!(receipt[0].1["block_number"], 1);
+    assert!(receipt[0].1.get("block_hash").is_none(), "{receipt:?}");
+    let event = &first[&events];
+    assert_eq!(event.len(), 1, "{event:?}");
+    assert_eq!(event[0].1["transaction_hash"], alice.as_str());
+    assert_eq!(event[0].1["finality_status"], "PRE_CONFIRMED");
+    assert!(event[0].1.get("block_hash").is_none(), "{event:?}");
+    assert!(!first.contains_key(&accepted_only), "{first:?}");
+    let pending_first = notification(
+        &mut v0_8,
+        "starknet_subscriptionPendingTransactions",
+        &pending,
+    )
+    .await;
+    assert_eq!(pending_first, json!(alice));
+
+    // Bob's transaction is executed in the next version of the pre-confirmed block.
+    server.pre_confirm(vec![alice_transaction(), bob_transaction()], vec![]);
+    let second = drain(&mut v0_10, &mut Vec::new()).await;
+    assert_eq!(
+        statuses(&second[&transactions]),
+        vec![(bob.clone(), "PRE_CONFIRMED".to_string())]
+    );
+    assert_eq!(
+        statuses(&second[&receipts]),
+        vec![(bob.clone(), "PRE_CONFIRMED".to_string())]
+    );
+    assert!(
+        !second.contains_key(&events),
+        "Bob's event does not match: {second:?}"
+    );
+    let pending_second = notification(
+        &mut v0_8,
+        "starknet_subscriptionPendingTransactions",
+        &pending,
+    )
+    .await;
+    assert_eq!(pending_second, json!(bob));
+
+    // The block is committed.
+    let committed = server.commit(vec![alice_transaction(), bob_transaction()]);
+    server.pre_confirmed.clear();
+    let third = drain(&mut v0_10, &mut Vec::new()).await;
+    let accepted = vec![
+        (alice.clone(), "ACCEPTED_ON_L2".to_string()),
+        (bob.clone(), "ACCEPTED_ON_L2".to_string()),
+    ];
+    assert_eq!(statuses(&third[&transactions]), accepted);
+    assert_eq!(statuses(&third[&accepted_only]), accepted);
+    assert_eq!(statuses(&third[&receipts]), accepted);
+    for (_, receipt) in &third[&receipts] {
+        assert_eq!(receipt["block_hash"], json!(committed.hash));
+    }
+    let event = &third[&events];
+    assert_eq!(event.len(), 1, "{event:?}");
+    assert_eq!(event[0].1["finality_status"], "ACCEPTED_ON_L2");
+    assert_eq!(event[0].1["block_hash"], json!(committed.hash));
+    // v0.8 reports each transaction once.
+    assert_quiet(&mut v0_8).await;
+}
+
+#[tokio::test]
+async fn transaction_status_goes_from_pre_confirmed_to_accepted() {
+    let mut server = start_server(WsLimits::default()).await;
+    server.commit_empty();
+    let hash = format!("{:#x}", transaction_hash(1, 0));
+    let alice_transaction = || TestTransaction {
+        sender: ALICE,
+        events: vec![],
+    };
+
+    let mut subscribers = Vec::new();
+    for path in VERSIONS {
+        let mut socket = server.connect(path).await;
+        let id = subscribe(
+            &mut socket,
+            "starknet_subscribeTransactionStatus",
+            json!({ "transaction_hash": hash }),
+        )
+        .await;
+        subscribers.push((path, socket, id));
+    }
+
+    server.pre_confirm(vec![], vec![alice_transaction()]);
+    let candidate = |path: &str| {
+        if path == "/v0_8" {
+            "RECEIVED"
+        } else {
+            "CANDIDATE"
+        }
+    };
+    for (path, socket, id) in &mut subscribers {
+        let status = notification(socket, "starknet_subscriptionTransactionStatus", id).await;
+        assert_eq!(status["transaction_hash"], hash.as_str());
+        assert_eq!(
+            status["status"],
+            json!({ "finality_status": candidate(path) }),
+            "{path}"
+        );
+    }
+
+    server.pre_confirm(vec![alice_transaction()], vec![]);
+    for (path, socket, id) in &mut subscribers {
+        let status = notification(socket, "starknet_subscriptionTransactionStatus", id).await;
+        // v0.8 has no PRE_CONFIRMED: pending transactions were ACCEPTED_ON_L2.
+        let finality = if *path == "/v0_8" {
+            "ACCEPTED_ON_L2"
+        } else {
+            "PRE_CONFIRMED"
+        };
+        assert_eq!(
+            status["status"],
+            json!({ "finality_status": finality, "execution_status": "SUCCEEDED" }),
+            "{path}"
+        );
+    }
+
+    server.commit(vec![alice_transaction()]);
+    server.pre_confirmed.clear();
+    for (path, socket, id) in &mut subscribers {
+        if *path == "/v0_8" {
+            // The status is the same as the pending one, so nothing new is sent.
+            assert_quiet(socket).await;
+            continue;
+        }
+        let status = notification(socket, "starknet_subscriptionTransactionStatus", id).await;
+        assert_eq!(
+            status["status"],
+            json!({ "finality_status": "ACCEPTED_ON_L2", "execution_status": "SUCCEEDED" }),
+            "{path}"
+        );
+        assert_quiet(socket).await;
+    }
 }

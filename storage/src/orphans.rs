@@ -2,9 +2,9 @@
 //! them can find where its view of the chain left the stored chain.
 //!
 //! A WebSocket subscription remembers only the last block it sent. After a revert it
-//! asks [`Storage::divergence`] which of the blocks it sent are gone: the walk goes down
-//! from that block through the parent hashes of reverted blocks recorded here until it
-//! meets a block that is still stored.
+//! calls [`Storage::divergence`] to find which of the blocks it sent are gone. The walk
+//! goes down from that block through the parent hashes of reverted blocks recorded here
+//! until it meets a block that is still stored.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -68,8 +68,8 @@ impl Orphans {
     }
 }
 
-/// Where a reader's view of the chain, ending at one block, stands against the stored
-/// chain.
+/// The position of a reader's view of the chain, ending at one block, relative to the
+/// stored chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChainView {
     /// The block is stored, so every block below it in the view is too.
@@ -89,7 +89,7 @@ pub enum ChainView {
 
 impl Storage {
     /// Compares a view of the chain that ends at block `number` with hash `hash` with
-    /// the stored chain. It waits while a revert is in progress, so that the answer
+    /// the stored chain. It waits while a revert is in progress, so that the result
     /// covers the whole reorg.
     pub fn divergence(&self, number: BlockNumber, hash: BlockHash) -> StorageResult<ChainView> {
         let orphans = &self.inner.orphans;

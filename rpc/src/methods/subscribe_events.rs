@@ -5,17 +5,27 @@
 //! is passed over and the subscription goes on with the next one. The block's event
 //! filter is consulted first, as for `starknet_getEvents`, and receipts are read only
 //! for blocks that may match.
+//!
+//! With `finality_status` `PRE_CONFIRMED` (v0.9 and later) the events of the
+//! pre-confirmed block's executed transactions are sent as they appear, without a block
+//! hash, and sent again with `ACCEPTED_ON_L2` once their block is committed, as the
+//! specs describe.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use starling_storage::{BlockHeader, Event, EventQuery, Receipt};
+use std::collections::HashSet;
+
+use starling_storage::{
+    BlockHash, BlockHeader, BlockNumber, Event, EventQuery, PreConfirmedBlock, Receipt,
+    TransactionHash,
+};
 
 use crate::context::RpcContext;
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::{BlockIdParam, RpcFelt};
 use crate::session::{Session, SubscriptionId};
-use crate::subscription::{self, BlockFeed, FeedItem, Outgoing};
+use crate::subscription::{self, BlockFeed, ChainItem, ChainWatcher, Outgoing};
 use crate::types::SpecVersion;
 use crate::version::Api;
 
@@ -44,29 +54,30 @@ pub fn handle(
     let addresses =
         subscription::parse_addresses(input.from_address, api, limits.max_filter_addresses)?;
     let keys = subscription::parse_event_keys(input.keys, limits.max_filter_keys)?;
-    check_finality_status(api, input.finality_status.as_deref())?;
-    // NOTE: the node keeps no pre-confirmed blocks, so `PRE_CONFIRMED` subscriptions get
-    // the same events as `ACCEPTED_ON_L2` ones: those of committed blocks.
+    let pre_confirmed =
+        check_finality_status(api, input.finality_status.as_deref())? == Some("PRE_CONFIRMED");
     let query = EventQuery { addresses, keys };
 
     let feed = BlockFeed::subscribe(&context.storage)?;
     let start = subscription::replay_start(context, api, input.block_id, feed.head())?;
     let feed = feed.start_at(start)?;
+    let watcher = ChainWatcher::new(feed, pre_confirmed.then_some(&context.pre_confirmed));
 
     let context = context.clone();
     subscription::spawn(session, move |id, outgoing| {
-        send_events(context, api, query, feed, id, outgoing)
+        send_events(context, api, query, watcher, id, outgoing)
     })
 }
 
-fn check_finality_status(api: Api, status: Option<&str>) -> Result<(), RpcError> {
+/// Checks `finality_status` and returns it.
+fn check_finality_status(api: Api, status: Option<&str>) -> Result<Option<&str>, RpcError> {
     match (status, api) {
-        (None, _) => Ok(()),
+        (None, _) => Ok(None),
         (Some(_), Api::Root | Api::V0_7 | Api::V0_8) => Err(RpcError::invalid_params(format!(
             "finality_status needs spec v0.9 or later, not {}",
             api.spec_version()
         ))),
-        (Some("PRE_CONFIRMED" | "ACCEPTED_ON_L2"), _) => Ok(()),
+        (Some(status @ ("PRE_CONFIRMED" | "ACCEPTED_ON_L2")), _) => Ok(Some(status)),
         (Some(other), _) => Err(RpcError::invalid_params(format!(
             "invalid finality_status {other:?}: expected \"PRE_CONFIRMED\" or \"ACCEPTED_ON_L2\""
         ))),
@@ -77,33 +88,43 @@ async fn send_events(
     context: RpcContext,
     api: Api,
     query: EventQuery,
-    mut feed: BlockFeed,
+    mut watcher: ChainWatcher,
     id: SubscriptionId,
     outgoing: Outgoing,
 ) {
+    // Transactions of the pre-confirmed block `reported_block` whose events were sent.
+    let mut reported: HashSet<TransactionHash> = HashSet::new();
+    let mut reported_block: Option<BlockNumber> = None;
     loop {
-        let header = match feed.next_item().await {
-            Ok(Some(FeedItem::Block(header))) => header,
-            Ok(Some(FeedItem::Reorg(reorg))) => {
-                if outgoing
-                    .send(subscription::reorg_notification(id, &reorg))
-                    .await
-                    .is_err()
-                {
-                    return;
+        let messages = match watcher.next().await {
+            Ok(Some(ChainItem::Block(header))) => {
+                if reported_block.is_some_and(|number| number <= header.number) {
+                    reported.clear();
+                    reported_block = None;
                 }
-                continue;
+                match block_notifications(&context, api, &query, &header, id) {
+                    Ok(messages) => messages,
+                    Err(error) => {
+                        tracing::error!(target: "rpc::ws", subscription = id, block_number = %header.number, %error, "cannot read events; subscription ended");
+                        return;
+                    }
+                }
+            }
+            Ok(Some(ChainItem::PreConfirmed(block))) => {
+                if reported_block != Some(block.number) {
+                    reported.clear();
+                    reported_block = Some(block.number);
+                }
+                pre_confirmed_notifications(api, &query, &block, &mut reported, id)
+            }
+            Ok(Some(ChainItem::Reorg(reorg))) => {
+                reported.clear();
+                reported_block = None;
+                vec![subscription::reorg_notification(id, &reorg)]
             }
             Ok(None) => return,
             Err(error) => {
                 tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next header; subscription ended");
-                return;
-            }
-        };
-        let messages = match block_notifications(&context, api, &query, &header, id) {
-            Ok(messages) => messages,
-            Err(error) => {
-                tracing::error!(target: "rpc::ws", subscription = id, block_number = %header.number, %error, "cannot read events; subscription ended");
                 return;
             }
         };
@@ -113,6 +134,43 @@ async fn send_events(
             }
         }
     }
+}
+
+/// Builds the notifications of the matching events of the pre-confirmed block's
+/// executed transactions that are not in `reported`, and adds those transactions to it.
+fn pre_confirmed_notifications(
+    api: Api,
+    query: &EventQuery,
+    block: &PreConfirmedBlock,
+    reported: &mut HashSet<TransactionHash>,
+    id: SubscriptionId,
+) -> Vec<String> {
+    let mut messages = Vec::new();
+    for (transaction_index, receipt) in block.receipts.iter().enumerate() {
+        if !reported.insert(receipt.transaction_hash) {
+            continue;
+        }
+        for (event_index, event) in receipt.events.iter().enumerate() {
+            if query.matches(event) {
+                let position = EventPosition {
+                    transaction_index,
+                    event_index,
+                };
+                let origin = EventOrigin {
+                    block_hash: None,
+                    block_number: block.number,
+                    finality_status: "PRE_CONFIRMED",
+                };
+                let result = emitted_event(api, origin, receipt, event, position);
+                messages.push(subscription::notification(
+                    "starknet_subscriptionEvents",
+                    id,
+                    result,
+                ));
+            }
+        }
+    }
+    messages
 }
 
 /// Builds the notifications of the block's matching events, in receipt order.
@@ -138,7 +196,12 @@ fn block_notifications(
                     transaction_index,
                     event_index,
                 };
-                let result = emitted_event(api, header, receipt, event, position);
+                let origin = EventOrigin {
+                    block_hash: Some(header.hash),
+                    block_number: header.number,
+                    finality_status: header.status.as_str(),
+                };
+                let result = emitted_event(api, origin, receipt, event, position);
                 messages.push(subscription::notification(
                     "starknet_subscriptionEvents",
                     id,
@@ -158,11 +221,20 @@ struct EventPosition {
     event_index: usize,
 }
 
+/// The block an event is in: a committed one, or the pre-confirmed block, which has no
+/// hash yet.
+#[derive(Clone, Copy)]
+struct EventOrigin {
+    block_hash: Option<BlockHash>,
+    block_number: BlockNumber,
+    finality_status: &'static str,
+}
+
 /// Builds `EMITTED_EVENT`, with `finality_status` from v0.9 and the transaction and
 /// event indices from v0.10.
 fn emitted_event(
     api: Api,
-    header: &BlockHeader,
+    origin: EventOrigin,
     receipt: &Receipt,
     event: &Event,
     position: EventPosition,
@@ -171,12 +243,14 @@ fn emitted_event(
     object.insert("from_address".into(), json!(event.from_address));
     object.insert("keys".into(), json!(event.keys));
     object.insert("data".into(), json!(event.data));
-    object.insert("block_hash".into(), json!(header.hash));
-    object.insert("block_number".into(), json!(header.number.get()));
+    if let Some(block_hash) = origin.block_hash {
+        object.insert("block_hash".into(), json!(block_hash));
+    }
+    object.insert("block_number".into(), json!(origin.block_number.get()));
     object.insert("transaction_hash".into(), json!(receipt.transaction_hash));
     let version = SpecVersion::of(api);
     if version >= SpecVersion::V0_9 {
-        object.insert("finality_status".into(), json!(header.status.as_str()));
+        object.insert("finality_status".into(), json!(origin.finality_status));
     }
     if version >= SpecVersion::V0_10 {
         object.insert(

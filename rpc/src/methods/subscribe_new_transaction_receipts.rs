@@ -1,9 +1,10 @@
 //! `starknet_subscribeNewTransactionReceipts` (v0.9 and later): the receipt of every new
 //! transaction as `starknet_subscriptionNewTransactionReceipts` notifications.
 //!
-//! NOTE: the node keeps no pre-confirmed blocks, so notifications come only from
-//! blocks committed after the subscription, with status `ACCEPTED_ON_L2`. A
-//! subscription whose `finality_status` list lacks `ACCEPTED_ON_L2` receives nothing.
+//! Receipts come from the executed transactions of the pre-confirmed block
+//! (`PRE_CONFIRMED`, without a block hash) and from blocks committed after the
+//! subscription (`ACCEPTED_ON_L2`); each is sent once for every requested status it
+//! reaches.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -13,8 +14,8 @@ use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::RpcFelt;
 use crate::session::Session;
-use crate::subscription::{self, BlockFeed};
-use crate::types::{receipt_fields, SpecVersion};
+use crate::subscription::{self, BlockFeed, ChainWatcher, TransactionBlock};
+use crate::types::{pre_confirmed_receipt_fields, receipt_fields, SpecVersion};
 use crate::version::Api;
 
 /// `TXN_FINALITY_STATUS` without `ACCEPTED_ON_L1`.
@@ -40,27 +41,45 @@ pub fn handle(
         input.sender_address,
         context.ws_limits.max_filter_addresses,
     )?;
-    let wanted =
-        subscription::wants_accepted_on_l2(input.finality_status.as_deref(), FINALITY_STATUSES)?;
+    let stages = subscription::Stages::from_finality_statuses(
+        input.finality_status.as_deref(),
+        FINALITY_STATUSES,
+    )?;
     // The specs list these notifications among the reorg's receivers from v0.10 on.
     let notify_reorgs = version >= SpecVersion::V0_10;
     let feed = BlockFeed::subscribe(&context.storage)?;
+    let watcher = ChainWatcher::new(
+        feed,
+        stages
+            .wants_pre_confirmed()
+            .then_some(&context.pre_confirmed),
+    );
 
-    subscription::spawn(session, move |id, outgoing| async move {
-        if !wanted {
-            return;
-        }
-        subscription::send_committed_transactions(
-            feed,
+    subscription::spawn(session, move |id, outgoing| {
+        subscription::send_transactions(
+            watcher,
             senders,
+            stages,
             id,
             outgoing,
             notify_reorgs,
-            |header, transaction, receipt| {
-                // `TXN_RECEIPT_WITH_BLOCK_INFO` of a committed block.
-                let mut fields = receipt_fields(transaction, receipt, header.status, version);
-                fields.insert("block_hash".into(), json!(header.hash));
-                fields.insert("block_number".into(), json!(header.number.get()));
+            move |reported| {
+                let Some(receipt) = reported.receipt else {
+                    return Err(RpcError::internal());
+                };
+                // `TXN_RECEIPT_WITH_BLOCK_INFO`: a pre-confirmed block has no hash yet.
+                let mut fields = match reported.block {
+                    TransactionBlock::Committed(header) => {
+                        let mut fields =
+                            receipt_fields(reported.transaction, receipt, header.status, version);
+                        fields.insert("block_hash".into(), json!(header.hash));
+                        fields
+                    }
+                    TransactionBlock::PreConfirmed(_) => {
+                        pre_confirmed_receipt_fields(reported.transaction, receipt, version)
+                    }
+                };
+                fields.insert("block_number".into(), json!(reported.block.number().get()));
                 Ok(subscription::notification(
                     "starknet_subscriptionNewTransactionReceipts",
                     id,
@@ -68,6 +87,5 @@ pub fn handle(
                 ))
             },
         )
-        .await
     })
 }

@@ -1,10 +1,12 @@
 //! `starknet_subscribeNewTransactions` (v0.9 and later): every new transaction, with
 //! its finality status, as `starknet_subscriptionNewTransaction` notifications.
 //!
-//! NOTE: the node has no mempool and keeps no pre-confirmed blocks, so notifications
-//! come only from blocks committed after the subscription, with status
-//! `ACCEPTED_ON_L2`. A subscription whose `finality_status` list lacks
-//! `ACCEPTED_ON_L2` receives nothing.
+//! Transactions come from the pre-confirmed block (`CANDIDATE` while included but not
+//! executed, then `PRE_CONFIRMED`) and from blocks committed after the subscription
+//! (`ACCEPTED_ON_L2`); each is sent once for every requested status it reaches.
+//!
+//! NOTE: the node has no mempool, so `RECEIVED` is accepted in the filter and never
+//! sent.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -14,7 +16,7 @@ use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::RpcFelt;
 use crate::session::Session;
-use crate::subscription::{self, BlockFeed};
+use crate::subscription::{self, BlockFeed, ChainWatcher};
 use crate::types::{transaction_with_hash, SpecVersion, TxnResponseFlag};
 use crate::version::Api;
 
@@ -52,25 +54,32 @@ pub fn handle(
         input.sender_address,
         context.ws_limits.max_filter_addresses,
     )?;
-    let wanted =
-        subscription::wants_accepted_on_l2(input.finality_status.as_deref(), FINALITY_STATUSES)?;
+    let stages = subscription::Stages::from_finality_statuses(
+        input.finality_status.as_deref(),
+        FINALITY_STATUSES,
+    )?;
     // The specs list these notifications among the reorg's receivers from v0.10 on.
     let notify_reorgs = version >= SpecVersion::V0_10;
     let feed = BlockFeed::subscribe(&context.storage)?;
+    let watcher = ChainWatcher::new(
+        feed,
+        stages
+            .wants_pre_confirmed()
+            .then_some(&context.pre_confirmed),
+    );
 
-    subscription::spawn(session, move |id, outgoing| async move {
-        if !wanted {
-            return;
-        }
-        subscription::send_committed_transactions(
-            feed,
+    subscription::spawn(session, move |id, outgoing| {
+        subscription::send_transactions(
+            watcher,
             senders,
+            stages,
             id,
             outgoing,
             notify_reorgs,
-            |_header, transaction, _receipt| {
-                let mut result = transaction_with_hash(transaction, version, include_proof_facts);
-                result["finality_status"] = json!("ACCEPTED_ON_L2");
+            move |reported| {
+                let mut result =
+                    transaction_with_hash(reported.transaction, version, include_proof_facts);
+                result["finality_status"] = json!(reported.stage.finality_status());
                 Ok(subscription::notification(
                     "starknet_subscriptionNewTransaction",
                     id,
@@ -78,6 +87,5 @@ pub fn handle(
                 ))
             },
         )
-        .await
     })
 }

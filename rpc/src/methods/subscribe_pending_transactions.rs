@@ -2,9 +2,8 @@
 //! `transaction_details` the whole transaction, of every new transaction as
 //! `starknet_subscriptionPendingTransactions` notifications.
 //!
-//! NOTE: the node keeps no pending block, so notifications come from blocks committed
-//! after the subscription, once each block is committed rather than while it is
-//! pending.
+//! A transaction is sent once: when it appears executed in the pending (pre-confirmed)
+//! block, or, if the node never saw it there, when its block is committed.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -14,7 +13,7 @@ use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::RpcFelt;
 use crate::session::Session;
-use crate::subscription::{self, BlockFeed};
+use crate::subscription::{self, BlockFeed, ChainWatcher};
 use crate::types::{transaction_with_hash, SpecVersion};
 use crate::version::Api;
 
@@ -39,21 +38,29 @@ pub fn handle(
         input.sender_address,
         context.ws_limits.max_filter_addresses,
     )?;
+    let stages = subscription::Stages {
+        pre_confirmed: true,
+        accepted_on_l2: true,
+        once: true,
+        ..subscription::Stages::default()
+    };
     let feed = BlockFeed::subscribe(&context.storage)?;
+    let watcher = ChainWatcher::new(feed, Some(&context.pre_confirmed));
 
     subscription::spawn(session, move |id, outgoing| {
-        subscription::send_committed_transactions(
-            feed,
+        subscription::send_transactions(
+            watcher,
             senders,
+            stages,
             id,
             outgoing,
             // v0.8 sends reorg notifications only to heads, events and statuses.
             false,
-            move |_header, transaction, _receipt| {
+            move |reported| {
                 let result = if details {
-                    transaction_with_hash(transaction, version, false)
+                    transaction_with_hash(reported.transaction, version, false)
                 } else {
-                    json!(transaction.hash)
+                    json!(reported.transaction.hash)
                 };
                 Ok(subscription::notification(
                     "starknet_subscriptionPendingTransactions",

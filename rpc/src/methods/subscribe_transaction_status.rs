@@ -3,9 +3,10 @@
 //! `starknet_subscriptionTransactionStatus` notifications.
 //!
 //! Status changes come from a [`StatusTracker`], which sends a notification whenever
-//! the observed status differs from the last one sent. Today the only source is the
-//! chain: after each committed block the task looks the hash up in storage. A source of
-//! pre-confirmed or mempool statuses would feed the same tracker.
+//! the observed status differs from the last one sent. The task looks the transaction
+//! up as `starknet_getTransactionStatus` does, in storage and in the pre-confirmed
+//! block, after each committed block and each change of the pre-confirmed block, so a
+//! transaction goes from `CANDIDATE` to `PRE_CONFIRMED` to `ACCEPTED_ON_L2`.
 //!
 //! NOTE: the node records a block's L1 status when it syncs the block and does not
 //! update it later, so a transaction seen as `ACCEPTED_ON_L2` stays there and the
@@ -13,14 +14,16 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use starling_storage::{BlockNumber, ExecutionStatus, Storage, StorageError, TransactionHash};
+use starling_storage::{BlockNumber, TransactionHash};
 
-use crate::context::RpcContext;
+use crate::context::{FoundTransaction, RpcContext};
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
+use crate::methods::get_transaction_status;
 use crate::params::RpcFelt;
 use crate::session::{Session, SubscriptionId};
-use crate::subscription::{self, BlockFeed, FeedItem, Outgoing};
+use crate::subscription::{self, BlockFeed, ChainItem, ChainWatcher, Outgoing};
+use crate::version::Api;
 
 #[derive(Deserialize)]
 struct Input {
@@ -29,6 +32,7 @@ struct Input {
 
 pub fn handle(
     context: &RpcContext,
+    api: Api,
     session: &mut Session,
     params: &Params,
 ) -> Result<Value, RpcError> {
@@ -37,24 +41,27 @@ pub fn handle(
     // Subscribing before the first lookup means that a commit in between is seen either
     // by the lookup or as the next block.
     let feed = BlockFeed::subscribe(&context.storage)?;
+    let watcher = ChainWatcher::new(feed, Some(&context.pre_confirmed));
+    let context = context.clone();
     subscription::spawn(session, move |id, outgoing| {
-        send_statuses(feed, hash, id, outgoing)
+        send_statuses(context, api, watcher, hash, id, outgoing)
     })
 }
 
 async fn send_statuses(
-    mut feed: BlockFeed,
+    context: RpcContext,
+    api: Api,
+    mut watcher: ChainWatcher,
     hash: TransactionHash,
     id: SubscriptionId,
     outgoing: Outgoing,
 ) {
-    let storage = feed.storage().clone();
     let mut tracker = StatusTracker::new(hash);
     loop {
-        let status = match committed_status(&storage, hash) {
+        let status = match current_status(&context, api, hash) {
             Ok(status) => status,
             Err(error) => {
-                tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read a transaction status; subscription ended");
+                tracing::error!(target: "rpc::ws", subscription = id, transaction_hash = %hash.0, ?error, "cannot read a transaction status; subscription ended");
                 return;
             }
         };
@@ -71,11 +78,11 @@ async fn send_statuses(
             return;
         }
 
-        match feed.next_item().await {
-            Ok(Some(FeedItem::Block(_))) => {}
-            Ok(Some(FeedItem::Reorg(reorg))) => {
-                // Only a reorg that removed the block of the status last sent changes
-                // what the client was told.
+        match watcher.next().await {
+            Ok(Some(ChainItem::Block(_) | ChainItem::PreConfirmed(_))) => {}
+            Ok(Some(ChainItem::Reorg(reorg))) => {
+                // Only a reorg that removed the block of the status last sent makes
+                // that status wrong.
                 if tracker.block.is_some_and(|block| block >= reorg.first.0) {
                     tracker.forget();
                     if outgoing
@@ -89,7 +96,7 @@ async fn send_statuses(
             }
             Ok(None) => return,
             Err(error) => {
-                tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next header; subscription ended");
+                tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next block; subscription ended");
                 return;
             }
         }
@@ -143,31 +150,28 @@ impl StatusTracker {
     }
 }
 
-/// The `TXN_STATUS_RESULT` of a committed transaction, as `starknet_getTransactionStatus`
-/// returns it from v0.8 on, or `None` when no stored block contains it.
-fn committed_status(
-    storage: &Storage,
+/// Returns the `TXN_STATUS_RESULT` that `starknet_getTransactionStatus` gives for `hash`, and
+/// the number of the block (committed or pre-confirmed) that holds the transaction, or
+/// `None` when the node does not know it.
+fn current_status(
+    context: &RpcContext,
+    api: Api,
     hash: TransactionHash,
-) -> Result<Option<(Value, BlockNumber)>, StorageError> {
-    let Some(location) = storage.transaction_location(hash)? else {
-        return Ok(None);
-    };
-    let (Some((_, receipt)), Some(header)) = (
-        storage.transaction(location)?,
-        storage.header(location.block_number)?,
-    ) else {
-        tracing::error!(target: "rpc::ws", ?location, "transaction hash index names a missing transaction or block");
-        return Ok(None);
-    };
-    let mut status = json!({ "finality_status": header.status.as_str() });
-    match receipt.execution_status {
-        ExecutionStatus::Succeeded => status["execution_status"] = json!("SUCCEEDED"),
-        ExecutionStatus::Reverted { reason } => {
-            status["execution_status"] = json!("REVERTED");
-            status["failure_reason"] = json!(reason);
+) -> Result<Option<(Value, BlockNumber)>, RpcError> {
+    let block = match context.find_transaction(hash)? {
+        None => return Ok(None),
+        Some(FoundTransaction::Committed(location)) => location.block_number,
+        Some(FoundTransaction::PreConfirmed(block) | FoundTransaction::Candidate(block)) => {
+            block.number
         }
+    };
+    let params = Params::Positional(vec![json!(hash)]);
+    match get_transaction_status::handle(context, api, &params) {
+        Ok(status) => Ok(Some((status, block))),
+        // The transaction left the pre-confirmed block between the two lookups.
+        Err(error) if error.code == RpcError::transaction_hash_not_found().code => Ok(None),
+        Err(error) => Err(error),
     }
-    Ok(Some((status, location.block_number)))
 }
 
 #[cfg(test)]

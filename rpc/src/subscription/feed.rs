@@ -7,11 +7,11 @@ use starling_storage::{
 };
 use tokio::sync::broadcast::{self, error::RecvError};
 
-/// What a [`BlockFeed`] yields next.
+/// The next item of a [`BlockFeed`].
 #[derive(Clone, Debug)]
 pub enum FeedItem {
     /// The next block of the chain.
-    Block(BlockHeader),
+    Block(Box<BlockHeader>),
     /// Blocks the feed yielded (or started after) were reverted. The feed continues
     /// with the block that replaced `reorg.first`.
     Reorg(Reorg),
@@ -25,7 +25,7 @@ pub struct Reorg {
 }
 
 impl Reorg {
-    /// The specs' `REORG_DATA`.
+    /// Builds the specs' `REORG_DATA`.
     pub fn to_json(&self) -> Value {
         json!({
             "starting_block_hash": self.first.1,
@@ -47,7 +47,7 @@ impl Reorg {
 ///
 /// The feed remembers the last block it passed. A revert event, a lag (which may have
 /// hidden a revert event) or a stored block whose parent is not that block makes it ask
-/// [`Storage::divergence`] whether that block is still stored; if it is not, the feed
+/// [`Storage::divergence`] whether that block is still stored. If it is not, the feed
 /// yields one [`FeedItem::Reorg`] for the whole reverted range and continues from the
 /// first reverted number. A reorg reported this way is never reported again, because
 /// afterwards the remembered block is the stored common ancestor.
@@ -57,7 +57,7 @@ pub struct BlockFeed {
     events: broadcast::Receiver<ChainEvent>,
     /// The next block to yield.
     next: BlockNumber,
-    /// The block before `next` as the feed knows it: the last block yielded, or the
+    /// The block before `next` as the feed recorded it: the last block yielded, or the
     /// block before the start. `None` before genesis.
     last: Option<(BlockNumber, BlockHash)>,
     /// The newest block known to be committed; `None` before the first block.
@@ -91,6 +91,12 @@ impl BlockFeed {
         &self.storage
     }
 
+    /// Returns the block before the next one the feed yields, as the feed recorded it;
+    /// `None` before genesis.
+    pub fn last(&self) -> Option<(BlockNumber, BlockHash)> {
+        self.last
+    }
+
     /// Makes `number`, at most the head plus one, the first block the feed yields.
     pub fn start_at(mut self, number: BlockNumber) -> Result<Self, StorageError> {
         self.last = match number.parent() {
@@ -114,7 +120,7 @@ impl BlockFeed {
                     Some(header) if self.links(&header) => {
                         self.next = self.next.next();
                         self.last = Some((header.number, header.hash));
-                        return Ok(Some(FeedItem::Block(header)));
+                        return Ok(Some(FeedItem::Block(Box::new(header))));
                     }
                     // The stored block does not build on the feed's last block: the
                     // chain was reorganised and the revert event is still queued.
@@ -171,7 +177,7 @@ impl BlockFeed {
     pub async fn next_header(&mut self) -> Result<Option<BlockHeader>, StorageError> {
         loop {
             match self.next_item().await? {
-                Some(FeedItem::Block(header)) => return Ok(Some(header)),
+                Some(FeedItem::Block(header)) => return Ok(Some(*header)),
                 Some(FeedItem::Reorg(_)) => {}
                 None => return Ok(None),
             }
@@ -197,7 +203,7 @@ impl BlockFeed {
             ChainView::Reverted { first, last } => (first, last),
             ChainView::RevertedBeyondLog { first, last } => {
                 // The feed cannot tell which stored blocks below `first` replaced blocks
-                // it passed; it reports what it knows and resumes at `first`.
+                // it passed; it reports the part it can name and resumes at `first`.
                 tracing::warn!(target: "rpc::ws", first_block = %first.0, last_block = %last.0, "reorg reaches below the remembered reverted blocks; reporting the known part");
                 (first, last)
             }

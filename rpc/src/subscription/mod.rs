@@ -7,17 +7,19 @@
 //! notifications on the connection's [`Outgoing`] queue. The task ends when the client
 //! unsubscribes or the connection closes, both of which abort it.
 
+mod chain;
 mod feed;
 mod filter;
 mod ids;
 mod outgoing;
 mod transactions;
 
+pub use chain::{ChainItem, ChainWatcher};
 pub use feed::{BlockFeed, FeedItem, Reorg};
 pub use filter::{parse_addresses, parse_event_keys, parse_sender_addresses};
 pub use ids::{release_id, reserve_id};
 pub use outgoing::{Closed, Outgoing, OutgoingQueue, QueuedMessage};
-pub use transactions::{send_committed_transactions, wants_accepted_on_l2};
+pub use transactions::{send_transactions, Reported, Stage, Stages, TransactionBlock};
 
 use std::future::Future;
 

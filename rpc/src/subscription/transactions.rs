@@ -1,87 +1,254 @@
 //! The loop shared by the subscriptions to new transactions and receipts: every
-//! transaction of every block committed after the subscription, filtered by sender.
+//! transaction of the pre-confirmed block and of every block committed after the
+//! subscription, filtered by sender, at the finality stages the client requested.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use starling_storage::{BlockHeader, ContractAddress, Receipt, Transaction};
+use starling_storage::{
+    BlockHeader, BlockNumber, ContractAddress, PreConfirmedBlock, Receipt, Transaction,
+    TransactionHash,
+};
 
-use super::{reorg_notification, BlockFeed, FeedItem, Outgoing};
+use super::{reorg_notification, ChainItem, ChainWatcher, Outgoing};
 use crate::error::RpcError;
 use crate::session::SubscriptionId;
 
-/// Checks a `finality_status` list against the statuses the method accepts and reports
-/// whether it requests `ACCEPTED_ON_L2`, the only status that committed blocks give. An
-/// absent or empty list is the specs' default, `[ACCEPTED_ON_L2]`.
-pub fn wants_accepted_on_l2(
-    statuses: Option<&[String]>,
-    accepted: &[&str],
-) -> Result<bool, RpcError> {
-    let statuses = match statuses {
-        None | Some([]) => return Ok(true),
-        Some(statuses) => statuses,
-    };
-    for status in statuses {
-        if !accepted.contains(&status.as_str()) {
-            return Err(RpcError::invalid_params(format!(
-                "invalid finality_status {status:?}: expected one of {accepted:?}"
-            )));
-        }
-    }
-    Ok(statuses.iter().any(|status| status == "ACCEPTED_ON_L2"))
+/// How far a transaction has come, in the order it gets there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Included in the pre-confirmed block but not executed yet.
+    Candidate,
+    /// Executed in the pre-confirmed block.
+    PreConfirmed,
+    /// In a committed block.
+    AcceptedOnL2,
 }
 
-/// Calls `build` for every transaction of every block the feed yields whose sender is
-/// in `senders` (every sender when it is empty), and queues the messages it returns.
-/// With `notify_reorgs`, a reorg of blocks the subscription passed is sent as
-/// `starknet_subscriptionReorg` before the transactions of the new chain; without it the
-/// new chain's transactions simply follow. Ends when the connection closes or storage
-/// fails.
-pub async fn send_committed_transactions<F>(
-    mut feed: BlockFeed,
+impl Stage {
+    /// Returns the spec's `TXN_STATUS` spelling.
+    pub fn finality_status(self) -> &'static str {
+        match self {
+            Stage::Candidate => "CANDIDATE",
+            Stage::PreConfirmed => "PRE_CONFIRMED",
+            Stage::AcceptedOnL2 => "ACCEPTED_ON_L2",
+        }
+    }
+}
+
+/// The stages a subscription reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stages {
+    pub candidate: bool,
+    pub pre_confirmed: bool,
+    pub accepted_on_l2: bool,
+    /// Report each transaction at its first stage only, as v0.8's pending-transaction
+    /// subscription does: a committed transaction already reported from the
+    /// pre-confirmed block is not reported again.
+    pub once: bool,
+}
+
+impl Stages {
+    /// Parses a `finality_status` list against the statuses the method accepts. An
+    /// absent or empty list is the specs' default, `[ACCEPTED_ON_L2]`. `RECEIVED` is
+    /// accepted and never reported: the node has no mempool.
+    pub fn from_finality_statuses(
+        statuses: Option<&[String]>,
+        accepted: &[&str],
+    ) -> Result<Stages, RpcError> {
+        let statuses = match statuses {
+            None | Some([]) => {
+                return Ok(Stages {
+                    accepted_on_l2: true,
+                    ..Stages::default()
+                })
+            }
+            Some(statuses) => statuses,
+        };
+        let mut stages = Stages::default();
+        for status in statuses {
+            if !accepted.contains(&status.as_str()) {
+                return Err(RpcError::invalid_params(format!(
+                    "invalid finality_status {status:?}: expected one of {accepted:?}"
+                )));
+            }
+            match status.as_str() {
+                "CANDIDATE" => stages.candidate = true,
+                "PRE_CONFIRMED" => stages.pre_confirmed = true,
+                "ACCEPTED_ON_L2" => stages.accepted_on_l2 = true,
+                _ => {}
+            }
+        }
+        Ok(stages)
+    }
+
+    /// Returns whether the subscription needs the pre-confirmed block at all.
+    pub fn wants_pre_confirmed(&self) -> bool {
+        self.candidate || self.pre_confirmed
+    }
+}
+
+/// The block a reported transaction is in.
+#[derive(Clone, Copy, Debug)]
+pub enum TransactionBlock<'a> {
+    Committed(&'a BlockHeader),
+    PreConfirmed(&'a PreConfirmedBlock),
+}
+
+impl TransactionBlock<'_> {
+    pub fn number(&self) -> BlockNumber {
+        match self {
+            TransactionBlock::Committed(header) => header.number,
+            TransactionBlock::PreConfirmed(block) => block.number,
+        }
+    }
+}
+
+/// One transaction to report: the stage, its block, the transaction and its receipt
+/// (`None` for a candidate).
+#[derive(Clone, Copy, Debug)]
+pub struct Reported<'a> {
+    pub stage: Stage,
+    pub block: TransactionBlock<'a>,
+    pub transaction: &'a Transaction,
+    pub receipt: Option<&'a Receipt>,
+}
+
+/// Calls `build` for every transaction that reaches one of `stages`, from a sender in
+/// `senders` (every sender when it is empty), and queues the messages it returns. A
+/// transaction is reported once per stage: the pre-confirmed block is yielded again as
+/// it grows, and only its new transactions (or those that moved from candidate to
+/// executed) are reported. With `notify_reorgs`, a reorg of blocks the subscription
+/// passed is sent as `starknet_subscriptionReorg` before the new chain's transactions.
+/// Without it the new chain's transactions simply follow. Ends when the connection
+/// closes or storage fails.
+pub async fn send_transactions<F>(
+    mut watcher: ChainWatcher,
     senders: HashSet<ContractAddress>,
+    stages: Stages,
     id: SubscriptionId,
     outgoing: Outgoing,
     notify_reorgs: bool,
     mut build: F,
 ) where
-    F: FnMut(&BlockHeader, &Transaction, &Receipt) -> Result<String, RpcError>,
+    F: FnMut(Reported<'_>) -> Result<String, RpcError>,
 {
-    let storage = feed.storage().clone();
+    let storage = watcher.feed().storage().clone();
+    let wanted_sender = |transaction: &Transaction| {
+        senders.is_empty() || senders.contains(&transaction.variant.sender_address())
+    };
+    // The highest stage reported for each transaction of the pre-confirmed block number
+    // `reported_block`.
+    let mut reported: HashMap<TransactionHash, Stage> = HashMap::new();
+    let mut reported_block: Option<BlockNumber> = None;
+
     loop {
-        let header = match feed.next_item().await {
-            Ok(Some(FeedItem::Block(header))) => header,
-            Ok(Some(FeedItem::Reorg(reorg))) => {
-                if notify_reorgs && outgoing.send(reorg_notification(id, &reorg)).await.is_err() {
-                    return;
-                }
-                continue;
-            }
+        let mut messages = Vec::new();
+        let item = match watcher.next().await {
+            Ok(Some(item)) => item,
             Ok(None) => return,
             Err(error) => {
-                tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next header; subscription ended");
+                tracing::error!(target: "rpc::ws", subscription = id, %error, "cannot read the next block; subscription ended");
                 return;
             }
         };
-        let block = storage
-            .transactions(header.number)
-            .and_then(|transactions| Ok((transactions, storage.receipts(header.number)?)));
-        let (transactions, receipts) = match block {
-            Ok(block) => block,
-            Err(error) => {
-                tracing::error!(target: "rpc::ws", subscription = id, block_number = %header.number, %error, "cannot read transactions; subscription ended");
-                return;
+        let mut build_into = |messages: &mut Vec<String>, item: Reported<'_>| match build(item) {
+            Ok(message) => {
+                messages.push(message);
+                true
+            }
+            Err(_) => {
+                tracing::error!(target: "rpc::ws", subscription = id, block_number = %item.block.number(), "cannot build a notification; subscription ended");
+                false
             }
         };
-
-        for (transaction, receipt) in transactions.iter().zip(&receipts) {
-            let sender = transaction.variant.sender_address();
-            if !senders.is_empty() && !senders.contains(&sender) {
-                continue;
+        match item {
+            ChainItem::Reorg(reorg) => {
+                reported.clear();
+                reported_block = None;
+                if notify_reorgs {
+                    messages.push(reorg_notification(id, &reorg));
+                }
             }
-            let Ok(message) = build(&header, transaction, receipt) else {
-                tracing::error!(target: "rpc::ws", subscription = id, block_number = %header.number, "cannot build a notification; subscription ended");
-                return;
-            };
+            ChainItem::PreConfirmed(block) => {
+                if reported_block != Some(block.number) {
+                    reported.clear();
+                    reported_block = Some(block.number);
+                }
+                let executed =
+                    block
+                        .transactions
+                        .iter()
+                        .zip(&block.receipts)
+                        .map(|(transaction, receipt)| {
+                            (Stage::PreConfirmed, transaction, Some(receipt))
+                        });
+                let candidates = block
+                    .candidate_transactions
+                    .iter()
+                    .map(|transaction| (Stage::Candidate, transaction, None));
+                for (stage, transaction, receipt) in executed.chain(candidates) {
+                    let wanted = match stage {
+                        Stage::Candidate => stages.candidate,
+                        _ => stages.pre_confirmed,
+                    };
+                    if !wanted || !wanted_sender(transaction) {
+                        continue;
+                    }
+                    let already = reported.get(&transaction.hash).copied();
+                    if already.is_some_and(|already| already >= stage || stages.once) {
+                        continue;
+                    }
+                    reported.insert(transaction.hash, stage);
+                    let item = Reported {
+                        stage,
+                        block: TransactionBlock::PreConfirmed(&block),
+                        transaction,
+                        receipt,
+                    };
+                    if !build_into(&mut messages, item) {
+                        return;
+                    }
+                }
+            }
+            ChainItem::Block(header) => {
+                if stages.accepted_on_l2 {
+                    let block = storage
+                        .transactions(header.number)
+                        .and_then(|transactions| {
+                            Ok((transactions, storage.receipts(header.number)?))
+                        });
+                    let (transactions, receipts) = match block {
+                        Ok(block) => block,
+                        Err(error) => {
+                            tracing::error!(target: "rpc::ws", subscription = id, block_number = %header.number, %error, "cannot read transactions; subscription ended");
+                            return;
+                        }
+                    };
+                    let skip_reported = stages.once && reported_block == Some(header.number);
+                    for (transaction, receipt) in transactions.iter().zip(&receipts) {
+                        if !wanted_sender(transaction)
+                            || (skip_reported && reported.contains_key(&transaction.hash))
+                        {
+                            continue;
+                        }
+                        let item = Reported {
+                            stage: Stage::AcceptedOnL2,
+                            block: TransactionBlock::Committed(&header),
+                            transaction,
+                            receipt: Some(receipt),
+                        };
+                        if !build_into(&mut messages, item) {
+                            return;
+                        }
+                    }
+                }
+                if reported_block.is_some_and(|number| number <= header.number) {
+                    reported.clear();
+                    reported_block = None;
+                }
+            }
+        }
+        for message in messages {
             if outgoing.send(message).await.is_err() {
                 return;
             }
@@ -93,18 +260,29 @@ pub async fn send_committed_transactions<F>(
 mod tests {
     use super::*;
 
-    const ACCEPTED: &[&str] = &["PRE_CONFIRMED", "ACCEPTED_ON_L2"];
+    const ACCEPTED: &[&str] = &["RECEIVED", "CANDIDATE", "PRE_CONFIRMED", "ACCEPTED_ON_L2"];
 
     #[test]
     fn finality_defaults_to_accepted_on_l2() {
-        assert_eq!(wants_accepted_on_l2(None, ACCEPTED), Ok(true));
-        assert_eq!(wants_accepted_on_l2(Some(&[]), ACCEPTED), Ok(true));
-        let pre_confirmed = ["PRE_CONFIRMED".to_string()];
+        let default = Stages {
+            accepted_on_l2: true,
+            ..Stages::default()
+        };
+        assert_eq!(Stages::from_finality_statuses(None, ACCEPTED), Ok(default));
         assert_eq!(
-            wants_accepted_on_l2(Some(&pre_confirmed), ACCEPTED),
-            Ok(false)
+            Stages::from_finality_statuses(Some(&[]), ACCEPTED),
+            Ok(default)
+        );
+        let pre_confirmed = ["PRE_CONFIRMED".to_string(), "CANDIDATE".to_string()];
+        assert_eq!(
+            Stages::from_finality_statuses(Some(&pre_confirmed), ACCEPTED),
+            Ok(Stages {
+                candidate: true,
+                pre_confirmed: true,
+                ..Stages::default()
+            })
         );
         let on_l1 = ["ACCEPTED_ON_L1".to_string()];
-        assert!(wants_accepted_on_l2(Some(&on_l1), ACCEPTED).is_err());
+        assert!(Stages::from_finality_statuses(Some(&on_l1), ACCEPTED).is_err());
     }
 }
