@@ -41,12 +41,38 @@ pub fn specs_dir() -> Option<PathBuf> {
 }
 
 impl Spec {
-    /// Loads `dir/v<version>/`.
+    /// Loads the read and executable methods of `dir/v<version>/`.
     pub fn load(dir: &Path, version: &str) -> Spec {
+        Self::load_files(
+            dir,
+            version,
+            &[
+                ("starknet_api_openrpc.json", true),
+                ("starknet_executables.json", true),
+            ],
+        )
+    }
+
+    /// Loads the WebSocket methods of `dir/v<version>/`: the subscribe methods with
+    /// their results, and the notifications, whose `result` parameter is checked as
+    /// their result.
+    pub fn load_ws(dir: &Path, version: &str) -> Spec {
+        Self::load_files(
+            dir,
+            version,
+            &[
+                ("starknet_api_openrpc.json", false),
+                ("starknet_ws_api.json", true),
+            ],
+        )
+    }
+
+    /// Loads the components of every file and the methods of the files marked `true`.
+    fn load_files(dir: &Path, version: &str, files: &[(&str, bool)]) -> Spec {
         let folder = dir.join(format!("v{version}"));
         let mut components = Map::new();
         let mut methods = HashMap::new();
-        for file in ["starknet_api_openrpc.json", "starknet_executables.json"] {
+        for (file, with_methods) in files {
             let path = folder.join(file);
             if !path.exists() {
                 continue;
@@ -55,8 +81,20 @@ impl Spec {
             localize_refs(&mut document);
             relax_one_of(&mut document);
             merge_components(&mut components, &document["components"]);
+            if !with_methods {
+                continue;
+            }
             for method in document["methods"].as_array().unwrap() {
                 let name = method["name"].as_str().unwrap().to_string();
+                // A notification has no result; its `result` parameter is what it carries.
+                let result = match method.get("result") {
+                    Some(result) => result["schema"].clone(),
+                    None => method["params"]
+                        .as_array()
+                        .and_then(|params| params.iter().find(|param| param["name"] == "result"))
+                        .map(|param| param["schema"].clone())
+                        .unwrap_or(Value::Null),
+                };
                 let error_codes = method["errors"]
                     .as_array()
                     .map(|errors| {
@@ -69,7 +107,7 @@ impl Spec {
                 methods.insert(
                     name,
                     MethodSpec {
-                        result: method["result"]["schema"].clone(),
+                        result,
                         error_codes,
                     },
                 );
