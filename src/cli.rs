@@ -65,11 +65,11 @@ pub struct NodeArgs {
     pub http: bool,
 
     /// Interface for the HTTP server.
-    #[arg(long, default_value = "localhost")]
+    #[arg(long, default_value = "localhost", env = "STARLING_HTTP_HOST")]
     pub http_host: String,
 
     /// Port for the HTTP server.
-    #[arg(long, default_value_t = 6060)]
+    #[arg(long, default_value_t = 6060, env = "STARLING_HTTP_PORT")]
     pub http_port: u16,
 
     /// Serve JSON-RPC and subscriptions over WebSocket.
@@ -77,11 +77,11 @@ pub struct NodeArgs {
     pub ws: bool,
 
     /// Interface for the WebSocket server.
-    #[arg(long, default_value = "localhost")]
+    #[arg(long, default_value = "localhost", env = "STARLING_WS_HOST")]
     pub ws_host: String,
 
     /// Port for the WebSocket server.
-    #[arg(long, default_value_t = 6061)]
+    #[arg(long, default_value_t = 6061, env = "STARLING_WS_PORT")]
     pub ws_port: u16,
 
     /// Serve Prometheus metrics at /metrics and health checks at /live and /ready over HTTP.
@@ -89,30 +89,50 @@ pub struct NodeArgs {
     pub metrics: bool,
 
     /// Interface for the metrics server.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, default_value = "127.0.0.1", env = "STARLING_METRICS_HOST")]
     pub metrics_host: String,
 
     /// Port for the metrics server.
-    #[arg(long, default_value_t = 9090)]
+    #[arg(long, default_value_t = 9090, env = "STARLING_METRICS_PORT")]
     pub metrics_port: u16,
 
     /// Maximum number of blocks the stored head may be behind the feeder gateway's newest
     /// block for /ready to return 200.
-    #[arg(long, value_name = "BLOCKS", default_value_t = 6)]
+    #[arg(
+        long,
+        value_name = "BLOCKS",
+        default_value_t = 6,
+        env = "STARLING_READY_MAX_LAG"
+    )]
     pub ready_max_lag: u64,
 
     /// Milliseconds between polls for a new block once the node has caught up.
-    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 2000,
+        env = "STARLING_POLL_INTERVAL_MS"
+    )]
     pub poll_interval_ms: u64,
 
     /// Maximum number of stored blocks that sync reverts to follow a reorg. A deeper
     /// reorg stops sync with an error, and RPC keeps serving the stored blocks.
-    #[arg(long, value_name = "BLOCKS", default_value_t = 64)]
+    #[arg(
+        long,
+        value_name = "BLOCKS",
+        default_value_t = 64,
+        env = "STARLING_MAX_REORG_DEPTH"
+    )]
     pub max_reorg_depth: u64,
 
     /// Milliseconds between polls of the pre-confirmed block (the block the sequencer is
     /// building after the head) once the node has caught up; 0 disables polling.
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    #[arg(
+        long,
+        value_name = "MS",
+        default_value_t = 1000,
+        env = "STARLING_PRE_CONFIRMED_POLL_MS"
+    )]
     pub pre_confirmed_poll_ms: u64,
 
     /// Do not poll the pre-confirmed block: `pending` and `pre_confirmed` then name an
@@ -127,7 +147,8 @@ pub struct NodeArgs {
         long,
         value_name = "BLOCKS",
         default_value_t = starling_sync::DEFAULT_FETCH_AHEAD as u64,
-        value_parser = clap::value_parser!(u64).range(1..=1024)
+        value_parser = clap::value_parser!(u64).range(1..=1024),
+        env = "STARLING_FETCH_AHEAD"
     )]
     pub fetch_ahead: u64,
 
@@ -155,13 +176,13 @@ pub struct GatewayArgs {
     pub gateway_api_key: Option<String>,
 
     /// Milliseconds one feeder-gateway request may take, body included, before it is retried.
-    #[arg(long, value_name = "MS", default_value_t = GatewayOptions::default().request_timeout.as_millis() as u64)]
+    #[arg(long, value_name = "MS", default_value_t = GatewayOptions::default().request_timeout.as_millis() as u64, env = "STARLING_GATEWAY_TIMEOUT_MS")]
     pub gateway_timeout_ms: u64,
 
     /// Attempts per feeder-gateway request, counting the first, before the block is retried
     /// as a whole.
     #[arg(long, value_name = "N", default_value_t = GatewayOptions::default().max_attempts,
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = clap::value_parser!(u32).range(1..), env = "STARLING_GATEWAY_MAX_ATTEMPTS")]
     pub gateway_max_attempts: u32,
 }
 
@@ -195,37 +216,37 @@ impl GatewayArgs {
 #[derive(Debug, Args)]
 pub struct RpcLimitArgs {
     /// Largest HTTP request body or WebSocket message, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = RpcLimits::default().max_request_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = RpcLimits::default().max_request_bytes, env = "STARLING_RPC_MAX_REQUEST_BYTES")]
     pub rpc_max_request_bytes: usize,
 
     /// Maximum number of requests in one JSON-RPC batch.
-    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().max_batch_size)]
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().max_batch_size, env = "STARLING_RPC_MAX_BATCH_SIZE")]
     pub rpc_max_batch_size: usize,
 
     /// Most HTTP requests handled at once; more wait for a free slot.
-    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().max_concurrent_requests)]
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().max_concurrent_requests, env = "STARLING_RPC_MAX_CONCURRENT_REQUESTS")]
     pub rpc_max_concurrent_requests: usize,
 
     /// Largest `chunk_size` of starknet_getEvents (larger is error 31).
-    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_chunk_size)]
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_chunk_size, env = "STARLING_RPC_EVENTS_MAX_CHUNK_SIZE")]
     pub rpc_events_max_chunk_size: usize,
 
     /// Maximum number of keys in one starknet_getEvents filter, over all positions (more is
     /// error 34).
-    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_keys)]
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_keys, env = "STARLING_RPC_EVENTS_MAX_KEYS")]
     pub rpc_events_max_keys: usize,
 
     /// Maximum number of addresses in one v0.10 starknet_getEvents filter.
-    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_addresses)]
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_addresses, env = "STARLING_RPC_EVENTS_MAX_ADDRESSES")]
     pub rpc_events_max_addresses: usize,
 
     /// Most blocks one starknet_getEvents request scans before it returns a
     /// continuation token.
-    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_blocks)]
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().events_max_blocks, env = "STARLING_RPC_EVENTS_MAX_BLOCKS")]
     pub rpc_events_max_blocks: u64,
 
     /// Most class hashes, addresses and storage keys in one starknet_getStorageProof.
-    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().storage_proof_max_keys)]
+    #[arg(long, value_name = "N", default_value_t = RpcLimits::default().storage_proof_max_keys, env = "STARLING_RPC_STORAGE_PROOF_MAX_KEYS")]
     pub rpc_storage_proof_max_keys: usize,
 }
 
@@ -248,41 +269,41 @@ impl RpcLimitArgs {
 #[derive(Debug, Args)]
 pub struct WsLimitArgs {
     /// Maximum number of open WebSocket connections; more are rejected with HTTP 503.
-    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_connections)]
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_connections, env = "STARLING_WS_MAX_CONNECTIONS")]
     pub ws_max_connections: usize,
 
     /// Maximum number of subscriptions on one WebSocket connection.
-    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_subscriptions_per_connection)]
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_subscriptions_per_connection, env = "STARLING_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION")]
     pub ws_max_subscriptions_per_connection: usize,
 
     /// Maximum number of keys in one starknet_subscribeEvents filter (more is error 34).
-    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_filter_keys)]
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_filter_keys, env = "STARLING_WS_MAX_FILTER_KEYS")]
     pub ws_max_filter_keys: usize,
 
     /// Maximum number of addresses in one subscription filter (more is error 67).
-    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_filter_addresses)]
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_filter_addresses, env = "STARLING_WS_MAX_FILTER_ADDRESSES")]
     pub ws_max_filter_addresses: usize,
 
     /// Maximum number of blocks behind the head a subscription may replay from (older is
     /// error 68).
-    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_replay_blocks)]
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_replay_blocks, env = "STARLING_WS_MAX_REPLAY_BLOCKS")]
     pub ws_max_replay_blocks: u64,
 
     /// Maximum number of messages queued for one WebSocket client.
-    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_queued_messages)]
+    #[arg(long, value_name = "N", default_value_t = WsLimits::default().max_queued_messages, env = "STARLING_WS_MAX_QUEUED_MESSAGES")]
     pub ws_max_queued_messages: usize,
 
     /// Maximum number of bytes queued for one WebSocket client.
-    #[arg(long, value_name = "BYTES", default_value_t = WsLimits::default().max_queued_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = WsLimits::default().max_queued_bytes, env = "STARLING_WS_MAX_QUEUED_BYTES")]
     pub ws_max_queued_bytes: usize,
 
     /// Seconds a WebSocket client may stop reading before it is disconnected.
-    #[arg(long, value_name = "SECONDS", default_value_t = WsLimits::default().max_stall_secs)]
+    #[arg(long, value_name = "SECONDS", default_value_t = WsLimits::default().max_stall_secs, env = "STARLING_WS_MAX_STALL_SECS")]
     pub ws_max_stall_secs: u64,
 
     /// Seconds between pings; a client that has not sent a pong by the next ping is
     /// disconnected.
-    #[arg(long, value_name = "SECONDS", default_value_t = WsLimits::default().ping_interval_secs)]
+    #[arg(long, value_name = "SECONDS", default_value_t = WsLimits::default().ping_interval_secs, env = "STARLING_WS_PING_INTERVAL_SECS")]
     pub ws_ping_interval_secs: u64,
 }
 
