@@ -41,7 +41,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -291,6 +291,7 @@ impl ReplayGateway {
                 Some(Fork {
                     recording,
                     switch_at: Instant::now() + config.switch_after,
+                    switched: AtomicBool::new(false),
                 })
             }
             None => None,
@@ -740,6 +741,8 @@ struct GatewayState {
 struct Fork {
     recording: Recording,
     switch_at: Instant,
+    /// Set by the first request served from the fork, which logs the switch.
+    switched: AtomicBool,
 }
 
 impl GatewayState {
@@ -747,7 +750,12 @@ impl GatewayState {
     /// first.
     fn active_recording(&self) -> &Recording {
         match &self.fork {
-            Some(fork) if Instant::now() >= fork.switch_at => &fork.recording,
+            Some(fork) if Instant::now() >= fork.switch_at => {
+                if !fork.switched.swap(true, Ordering::Relaxed) {
+                    info!(target: "replay", blocks = fork.recording.block_count, "switched to the fork directory");
+                }
+                &fork.recording
+            }
             _ => &self.recording,
         }
     }
