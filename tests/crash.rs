@@ -60,18 +60,7 @@ async fn sigkill_loop_keeps_database_consistent() {
     let started = Instant::now();
     let work = tempfile::tempdir().unwrap();
     let chain = work.path().join("chain");
-    let output = Command::new(env!("CARGO_BIN_EXE_starling"))
-        .arg("synth-chain")
-        .arg("--out")
-        .arg(&chain)
-        .args(["--blocks", &BLOCKS.to_string(), "--seed", "4242"])
-        .output()
-        .expect("starling binary starts");
-    assert!(
-        output.status.success(),
-        "synth-chain failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::synth_chain(&chain, BLOCKS, 4242, &[]);
 
     let gateway = start_gateway(&chain, 0, None, None).await;
     let db_path = work.path().join("db");

@@ -33,18 +33,7 @@ fn stderr(output: &Output) -> String {
 /// node, which is still running when this returns.
 async fn synced_node(work: &Path, db_path: &Path) -> (Node, support::ReplayGatewayHandle) {
     let chain = work.join("chain");
-    let output = Command::new(env!("CARGO_BIN_EXE_starling"))
-        .arg("synth-chain")
-        .arg("--out")
-        .arg(&chain)
-        .args(["--blocks", &BLOCKS.to_string(), "--seed", "31"])
-        .output()
-        .expect("starling binary starts");
-    assert!(
-        output.status.success(),
-        "synth-chain failed: {}",
-        stderr(&output)
-    );
+    support::synth_chain(&chain, BLOCKS, 31, &[]);
 
     let gateway = start_gateway(&chain, 0, None, None).await;
     let node = Node::start(

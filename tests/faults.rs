@@ -111,19 +111,7 @@ async fn call(
 
 /// Writes a chain of [`BLOCKS`] blocks with `starling synth-chain`.
 fn synth_chain(out: &Path) {
-    let output = Command::new(env!("CARGO_BIN_EXE_starling"))
-        .arg("synth-chain")
-        .arg("--out")
-        .arg(out)
-        .args(["--blocks", &BLOCKS.to_string(), "--seed", "606"])
-        .args(["--network", "sepolia"])
-        .output()
-        .expect("starling binary starts");
-    assert!(
-        output.status.success(),
-        "synth-chain failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::synth_chain(out, BLOCKS, 606, &["--network", "sepolia"]);
 }
 
 async fn start_faulty_gateway(chain: &Path) -> ReplayGateway {

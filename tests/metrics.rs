@@ -7,7 +7,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -27,19 +26,7 @@ const DEADLINE: Duration = Duration::from_secs(90);
 
 /// Writes a synthetic Sepolia chain of [`BLOCKS`] blocks with `starling synth-chain`.
 fn synth_chain(out: &Path, seed: u64) {
-    let output = Command::new(env!("CARGO_BIN_EXE_starling"))
-        .arg("synth-chain")
-        .arg("--out")
-        .arg(out)
-        .args(["--blocks", &BLOCKS.to_string(), "--seed", &seed.to_string()])
-        .args(["--network", "sepolia"])
-        .output()
-        .expect("starling binary starts");
-    assert!(
-        output.status.success(),
-        "synth-chain failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::synth_chain(out, BLOCKS, seed, &["--network", "sepolia"]);
 }
 
 async fn start_gateway(chain: &Path, faults: FaultConfig) -> ReplayGateway {

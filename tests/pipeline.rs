@@ -6,7 +6,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -19,20 +18,9 @@ const LAST: u64 = BLOCKS - 1;
 
 /// Runs `starling synth-chain` for `BLOCKS` blocks with `extra` arguments.
 fn synth_chain(out: &Path, seed: u64, extra: &[&str]) {
-    let output = Command::new(env!("CARGO_BIN_EXE_starling"))
-        .arg("synth-chain")
-        .arg("--out")
-        .arg(out)
-        .args(["--blocks", &BLOCKS.to_string(), "--seed", &seed.to_string()])
-        .args(["--network", "sepolia"])
-        .args(extra)
-        .output()
-        .expect("starling binary starts");
-    assert!(
-        output.status.success(),
-        "synth-chain failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut arguments = vec!["--network", "sepolia"];
+    arguments.extend_from_slice(extra);
+    support::synth_chain(out, BLOCKS, seed, &arguments);
 }
 
 fn recorded_header(chain: &Path, number: u64) -> Value {

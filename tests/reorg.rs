@@ -6,7 +6,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -19,22 +18,17 @@ const LAST: u64 = BLOCKS - 1;
 
 /// Writes chain A to `out` and chain B, which differs from block `fork_at` on, to `fork_out`.
 fn synth_fork(out: &Path, fork_out: &Path, fork_at: u64) {
-    let output = Command::new(env!("CARGO_BIN_EXE_starling"))
-        .arg("synth-chain")
-        .arg("--out")
-        .arg(out)
-        .args(["--blocks", &BLOCKS.to_string(), "--seed", "7"])
-        .args(["--network", "sepolia"])
-        .args(["--fork-at", &fork_at.to_string()])
-        .arg("--fork-out")
-        .arg(fork_out)
-        .output()
-        .expect("starling binary starts");
-    assert!(
-        output.status.success(),
-        "synth-chain failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let fork_at = fork_at.to_string();
+    let fork_out = fork_out.to_str().expect("a UTF-8 path");
+    let extra = [
+        "--network",
+        "sepolia",
+        "--fork-at",
+        &fork_at,
+        "--fork-out",
+        fork_out,
+    ];
+    support::synth_chain(out, BLOCKS, 7, &extra);
 }
 
 fn recorded_hash(chain: &Path, number: u64) -> String {

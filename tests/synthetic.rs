@@ -15,19 +15,7 @@ const BLOCKS: u64 = 30;
 
 /// Runs `starling synth-chain` with `extra` arguments and fails the test on error.
 fn synth_chain(out: &Path, seed: u64, extra: &[&str]) {
-    let output = Command::new(env!("CARGO_BIN_EXE_starling"))
-        .arg("synth-chain")
-        .arg("--out")
-        .arg(out)
-        .args(["--blocks", &BLOCKS.to_string(), "--seed", &seed.to_string()])
-        .args(extra)
-        .output()
-        .expect("starling binary starts");
-    assert!(
-        output.status.success(),
-        "synth-chain failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::synth_chain(out, BLOCKS, seed, extra);
 }
 
 fn read_bytes(path: &Path) -> Vec<u8> {

@@ -10,7 +10,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -239,18 +238,7 @@ async fn pre_confirmed_notifications_match_the_specs() {
     }
     let work = tempfile::tempdir().unwrap();
     let chain = work.path().join("chain");
-    let output = Command::new(env!("CARGO_BIN_EXE_starling"))
-        .arg("synth-chain")
-        .arg("--out")
-        .arg(&chain)
-        .args(["--blocks", "8", "--seed", "11", "--network", "sepolia"])
-        .output()
-        .expect("starling binary starts");
-    assert!(
-        output.status.success(),
-        "synth-chain failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::synth_chain(&chain, 8, 11, &["--network", "sepolia"]);
     let block_6 = support::read_json(&chain.join("block/6.json"));
     let transaction_hash = support::canonical_felt(&block_6["transactions"][0]["transaction_hash"]);
     let Some(seen) = check_notifications("sepolia", &chain, 3, 7, &transaction_hash).await else {

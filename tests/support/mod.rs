@@ -62,6 +62,24 @@ pub fn canonical_felt(value: &Value) -> String {
     }
 }
 
+/// Writes a chain of `blocks` blocks with `starling synth-chain --seed seed` to `out`,
+/// with `extra` arguments (such as `--fork-at`), and fails the test if it fails.
+pub fn synth_chain(out: &Path, blocks: u64, seed: u64, extra: &[&str]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_starling"))
+        .arg("synth-chain")
+        .arg("--out")
+        .arg(out)
+        .args(["--blocks", &blocks.to_string(), "--seed", &seed.to_string()])
+        .args(extra)
+        .output()
+        .expect("starling binary starts");
+    assert!(
+        output.status.success(),
+        "synth-chain failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
