@@ -14,7 +14,7 @@ use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::RpcFelt;
 use crate::session::Session;
-use crate::subscription::{self, BlockFeed, ChainWatcher, TransactionBlock};
+use crate::subscription::{self, TransactionBlock, TransactionSubscription};
 use crate::types::{pre_confirmed_receipt_fields, receipt_fields, SpecVersion};
 use crate::version::Api;
 
@@ -45,47 +45,30 @@ pub fn handle(
         input.finality_status.as_deref(),
         FINALITY_STATUSES,
     )?;
-    // The specs list these notifications among the reorg's receivers from v0.10 on.
-    let notify_reorgs = version >= SpecVersion::V0_10;
-    let feed = BlockFeed::subscribe(&context.storage)?;
-    let watcher = ChainWatcher::new(
-        feed,
-        stages
-            .wants_pre_confirmed()
-            .then_some(&context.pre_confirmed),
-    );
-
-    subscription::spawn(session, move |id, outgoing| {
-        subscription::send_transactions(
-            watcher,
-            senders,
-            stages,
-            id,
-            outgoing,
-            notify_reorgs,
-            move |reported| {
-                let Some(receipt) = reported.receipt else {
-                    return Err(RpcError::internal());
-                };
-                // `TXN_RECEIPT_WITH_BLOCK_INFO`: a pre-confirmed block has no hash yet.
-                let mut fields = match reported.block {
-                    TransactionBlock::Committed(header) => {
-                        let mut fields =
-                            receipt_fields(reported.transaction, receipt, header.status, version);
-                        fields.insert("block_hash".into(), json!(header.hash));
-                        fields
-                    }
-                    TransactionBlock::PreConfirmed(_) => {
-                        pre_confirmed_receipt_fields(reported.transaction, receipt, version)
-                    }
-                };
-                fields.insert("block_number".into(), json!(reported.block.number().get()));
-                Ok(subscription::notification(
-                    "starknet_subscriptionNewTransactionReceipts",
-                    id,
-                    Value::Object(fields),
-                ))
-            },
-        )
+    let subscription = TransactionSubscription {
+        method: "starknet_subscriptionNewTransactionReceipts",
+        senders,
+        stages,
+        // The specs list these notifications among the reorg's receivers from v0.10 on.
+        notify_reorgs: version >= SpecVersion::V0_10,
+    };
+    subscription::spawn_transaction_subscription(context, session, subscription, move |reported| {
+        let Some(receipt) = reported.receipt else {
+            return Err(RpcError::internal());
+        };
+        // `TXN_RECEIPT_WITH_BLOCK_INFO`: a pre-confirmed block has no hash yet.
+        let mut fields = match reported.block {
+            TransactionBlock::Committed(header) => {
+                let mut fields =
+                    receipt_fields(reported.transaction, receipt, header.status, version);
+                fields.insert("block_hash".into(), json!(header.hash));
+                fields
+            }
+            TransactionBlock::PreConfirmed(_) => {
+                pre_confirmed_receipt_fields(reported.transaction, receipt, version)
+            }
+        };
+        fields.insert("block_number".into(), json!(reported.block.number().get()));
+        Ok(Value::Object(fields))
     })
 }

@@ -16,7 +16,7 @@ use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::RpcFelt;
 use crate::session::Session;
-use crate::subscription::{self, BlockFeed, ChainWatcher};
+use crate::subscription::{self, TransactionSubscription};
 use crate::types::{transaction_with_hash, SpecVersion, TxnResponseFlag};
 use crate::version::Api;
 
@@ -58,34 +58,16 @@ pub fn handle(
         input.finality_status.as_deref(),
         FINALITY_STATUSES,
     )?;
-    // The specs list these notifications among the reorg's receivers from v0.10 on.
-    let notify_reorgs = version >= SpecVersion::V0_10;
-    let feed = BlockFeed::subscribe(&context.storage)?;
-    let watcher = ChainWatcher::new(
-        feed,
-        stages
-            .wants_pre_confirmed()
-            .then_some(&context.pre_confirmed),
-    );
-
-    subscription::spawn(session, move |id, outgoing| {
-        subscription::send_transactions(
-            watcher,
-            senders,
-            stages,
-            id,
-            outgoing,
-            notify_reorgs,
-            move |reported| {
-                let mut result =
-                    transaction_with_hash(reported.transaction, version, include_proof_facts);
-                result["finality_status"] = json!(reported.stage.finality_status());
-                Ok(subscription::notification(
-                    "starknet_subscriptionNewTransaction",
-                    id,
-                    result,
-                ))
-            },
-        )
+    let subscription = TransactionSubscription {
+        method: "starknet_subscriptionNewTransaction",
+        senders,
+        stages,
+        // The specs list these notifications among the reorg's receivers from v0.10 on.
+        notify_reorgs: version >= SpecVersion::V0_10,
+    };
+    subscription::spawn_transaction_subscription(context, session, subscription, move |reported| {
+        let mut result = transaction_with_hash(reported.transaction, version, include_proof_facts);
+        result["finality_status"] = json!(reported.stage.finality_status());
+        Ok(result)
     })
 }

@@ -13,7 +13,7 @@ use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::params::RpcFelt;
 use crate::session::Session;
-use crate::subscription::{self, BlockFeed, ChainWatcher};
+use crate::subscription::{self, Stages, TransactionSubscription};
 use crate::types::{transaction_with_hash, SpecVersion};
 use crate::version::Api;
 
@@ -38,36 +38,23 @@ pub fn handle(
         input.sender_address,
         context.ws_limits.max_filter_addresses,
     )?;
-    let stages = subscription::Stages {
-        pre_confirmed: true,
-        accepted_on_l2: true,
-        once: true,
-        ..subscription::Stages::default()
+    let subscription = TransactionSubscription {
+        method: "starknet_subscriptionPendingTransactions",
+        senders,
+        stages: Stages {
+            pre_confirmed: true,
+            accepted_on_l2: true,
+            once: true,
+            ..Stages::default()
+        },
+        // v0.8 sends reorg notifications only to heads, events and statuses.
+        notify_reorgs: false,
     };
-    let feed = BlockFeed::subscribe(&context.storage)?;
-    let watcher = ChainWatcher::new(feed, Some(&context.pre_confirmed));
-
-    subscription::spawn(session, move |id, outgoing| {
-        subscription::send_transactions(
-            watcher,
-            senders,
-            stages,
-            id,
-            outgoing,
-            // v0.8 sends reorg notifications only to heads, events and statuses.
-            false,
-            move |reported| {
-                let result = if details {
-                    transaction_with_hash(reported.transaction, version, false)
-                } else {
-                    json!(reported.transaction.hash)
-                };
-                Ok(subscription::notification(
-                    "starknet_subscriptionPendingTransactions",
-                    id,
-                    result,
-                ))
-            },
-        )
+    subscription::spawn_transaction_subscription(context, session, subscription, move |reported| {
+        if details {
+            Ok(transaction_with_hash(reported.transaction, version, false))
+        } else {
+            Ok(json!(reported.transaction.hash))
+        }
     })
 }

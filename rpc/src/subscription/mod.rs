@@ -19,7 +19,10 @@ pub use feed::{BlockFeed, FeedItem, Reorg};
 pub use filter::{parse_addresses, parse_event_keys, parse_sender_addresses};
 pub use ids::{release_id, reserve_id};
 pub use outgoing::{Closed, Outgoing, OutgoingQueue, QueuedMessage};
-pub use transactions::{send_transactions, Reported, Stage, Stages, TransactionBlock};
+pub use transactions::{
+    spawn_transaction_subscription, Reported, Stage, Stages, TransactionBlock,
+    TransactionSubscription,
+};
 
 use std::future::Future;
 

@@ -9,8 +9,12 @@ use starling_storage::{
     TransactionHash,
 };
 
-use super::{reorg_notification, ChainItem, ChainWatcher, Outgoing};
+use serde_json::Value;
+
+use super::{notification, reorg_notification, BlockFeed, ChainItem, ChainWatcher, Outgoing};
+use crate::context::RpcContext;
 use crate::error::RpcError;
+use crate::session::Session;
 use crate::session::SubscriptionId;
 
 /// How far a transaction has come, in the order it gets there.
@@ -113,27 +117,65 @@ pub struct Reported<'a> {
     pub receipt: Option<&'a Receipt>,
 }
 
-/// Calls `build` for every transaction that reaches one of `stages`, from a sender in
-/// `senders` (every sender when it is empty), and queues the messages it returns. A
-/// transaction is reported once per stage: the pre-confirmed block is yielded again as
-/// it grows, and only its new transactions (or those that moved from candidate to
-/// executed) are reported. With `notify_reorgs`, a reorg of blocks the subscription
-/// passed is sent as `starknet_subscriptionReorg` before the new chain's transactions.
-/// Without it the new chain's transactions simply follow. Ends when the connection
+/// A subscription to transactions: which ones it reports and how.
+#[derive(Clone, Debug)]
+pub struct TransactionSubscription {
+    /// The notification's method, such as `starknet_subscriptionNewTransaction`.
+    pub method: &'static str,
+    /// Senders whose transactions are reported; every sender when empty.
+    pub senders: HashSet<ContractAddress>,
+    pub stages: Stages,
+    /// Whether a reorg of blocks the subscription passed is sent as
+    /// `starknet_subscriptionReorg` before the new chain's transactions. Without it the
+    /// new chain's transactions simply follow.
+    pub notify_reorgs: bool,
+}
+
+/// Registers `subscription` on `session` and spawns its task, which sends the result
+/// that `build` makes of every reported transaction as a notification. Returns the
+/// subscription id.
+pub fn spawn_transaction_subscription<F>(
+    context: &RpcContext,
+    session: &mut Session,
+    subscription: TransactionSubscription,
+    build: F,
+) -> Result<Value, RpcError>
+where
+    F: FnMut(Reported<'_>) -> Result<Value, RpcError> + Send + 'static,
+{
+    let feed = BlockFeed::subscribe(&context.storage)?;
+    let pre_confirmed = subscription
+        .stages
+        .wants_pre_confirmed()
+        .then_some(&context.pre_confirmed);
+    let watcher = ChainWatcher::new(feed, pre_confirmed);
+    super::spawn(session, move |id, outgoing| {
+        send_transactions(watcher, subscription, id, outgoing, build)
+    })
+}
+
+/// Sends a notification for every transaction that reaches one of the subscription's
+/// stages from one of its senders. A transaction is reported once per stage: the
+/// pre-confirmed block is yielded again as it grows, and only its new transactions (or
+/// those that moved from candidate to executed) are reported. Ends when the connection
 /// closes or storage fails.
-pub async fn send_transactions<F>(
+async fn send_transactions<F>(
     mut watcher: ChainWatcher,
-    senders: HashSet<ContractAddress>,
-    stages: Stages,
+    subscription: TransactionSubscription,
     id: SubscriptionId,
     outgoing: Outgoing,
-    notify_reorgs: bool,
     mut build: F,
 ) where
-    F: FnMut(Reported<'_>) -> Result<String, RpcError>,
+    F: FnMut(Reported<'_>) -> Result<Value, RpcError>,
 {
+    let TransactionSubscription {
+        method,
+        senders,
+        stages,
+        notify_reorgs,
+    } = subscription;
     let storage = watcher.feed().storage().clone();
-    let wanted_sender = |transaction: &Transaction| {
+    let from_sender = |transaction: &Transaction| {
         senders.is_empty() || senders.contains(&transaction.variant.sender_address())
     };
     // The highest stage reported for each transaction of the pre-confirmed block number
@@ -152,8 +194,8 @@ pub async fn send_transactions<F>(
             }
         };
         let mut build_into = |messages: &mut Vec<String>, item: Reported<'_>| match build(item) {
-            Ok(message) => {
-                messages.push(message);
+            Ok(result) => {
+                messages.push(notification(method, id, result));
                 true
             }
             Err(_) => {
@@ -187,11 +229,11 @@ pub async fn send_transactions<F>(
                     .iter()
                     .map(|transaction| (Stage::Candidate, transaction, None));
                 for (stage, transaction, receipt) in executed.chain(candidates) {
-                    let wanted = match stage {
+                    let requested = match stage {
                         Stage::Candidate => stages.candidate,
                         _ => stages.pre_confirmed,
                     };
-                    if !wanted || !wanted_sender(transaction) {
+                    if !requested || !from_sender(transaction) {
                         continue;
                     }
                     let already = reported.get(&transaction.hash).copied();
@@ -226,7 +268,7 @@ pub async fn send_transactions<F>(
                     };
                     let skip_reported = stages.once && reported_block == Some(header.number);
                     for (transaction, receipt) in transactions.iter().zip(&receipts) {
-                        if !wanted_sender(transaction)
+                        if !from_sender(transaction)
                             || (skip_reported && reported.contains_key(&transaction.hash))
                         {
                             continue;
