@@ -145,32 +145,44 @@ fn pre_confirmed_notifications(
     reported: &mut HashSet<TransactionHash>,
     id: SubscriptionId,
 ) -> Vec<String> {
+    let origin = EventOrigin {
+        block_hash: None,
+        block_number: block.number,
+        finality_status: "PRE_CONFIRMED",
+    };
     let mut messages = Vec::new();
     for (transaction_index, receipt) in block.receipts.iter().enumerate() {
-        if !reported.insert(receipt.transaction_hash) {
-            continue;
-        }
-        for (event_index, event) in receipt.events.iter().enumerate() {
-            if query.matches(event) {
-                let position = EventPosition {
-                    transaction_index,
-                    event_index,
-                };
-                let origin = EventOrigin {
-                    block_hash: None,
-                    block_number: block.number,
-                    finality_status: "PRE_CONFIRMED",
-                };
-                let result = emitted_event(api, origin, receipt, event, position);
-                messages.push(subscription::notification(
-                    "starknet_subscriptionEvents",
-                    id,
-                    result,
-                ));
-            }
+        if reported.insert(receipt.transaction_hash) {
+            let matches = receipt_notifications(api, query, origin, transaction_index, receipt, id);
+            messages.extend(matches);
         }
     }
     messages
+}
+
+/// Builds the notifications of the matching events of one receipt, the
+/// `transaction_index`th of its block.
+fn receipt_notifications<'a>(
+    api: Api,
+    query: &'a EventQuery,
+    origin: EventOrigin,
+    transaction_index: usize,
+    receipt: &'a Receipt,
+    id: SubscriptionId,
+) -> impl Iterator<Item = String> + 'a {
+    receipt
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, event)| query.matches(event))
+        .map(move |(event_index, event)| {
+            let position = EventPosition {
+                transaction_index,
+                event_index,
+            };
+            let result = emitted_event(api, origin, receipt, event, position);
+            subscription::notification("starknet_subscriptionEvents", id, result)
+        })
 }
 
 /// Builds the notifications of the block's matching events, in receipt order.
@@ -188,27 +200,15 @@ fn block_notifications(
         return Ok(Vec::new());
     }
     let receipts = context.storage.receipts(header.number)?;
+    let origin = EventOrigin {
+        block_hash: Some(header.hash),
+        block_number: header.number,
+        finality_status: header.status.as_str(),
+    };
     let mut messages = Vec::new();
     for (transaction_index, receipt) in receipts.iter().enumerate() {
-        for (event_index, event) in receipt.events.iter().enumerate() {
-            if query.matches(event) {
-                let position = EventPosition {
-                    transaction_index,
-                    event_index,
-                };
-                let origin = EventOrigin {
-                    block_hash: Some(header.hash),
-                    block_number: header.number,
-                    finality_status: header.status.as_str(),
-                };
-                let result = emitted_event(api, origin, receipt, event, position);
-                messages.push(subscription::notification(
-                    "starknet_subscriptionEvents",
-                    id,
-                    result,
-                ));
-            }
-        }
+        let matches = receipt_notifications(api, query, origin, transaction_index, receipt, id);
+        messages.extend(matches);
     }
     Ok(messages)
 }
