@@ -25,10 +25,11 @@
 //!   sync is the number of node hashes computed;
 //! - contract leaves: three Pedersen hashes per contract whose state a block changes;
 //! - per block, estimated from the recorded JSON for Starknet 0.13.2 and later (Poseidon
-//!   commitments): transaction hashes (Poseidon over the fields and over the calldata for
-//!   version 3, Pedersen for older versions), one commitment leaf per transaction, event
-//!   and receipt, one node per leaf for each commitment tree, the state-diff commitment,
-//!   the block hash and the global root, and the Sierra and CASM class hashes. A Poseidon
+//!   commitments). These are the transaction hashes (Poseidon over the fields and over
+//!   the calldata for version 3, Pedersen for older versions), one commitment leaf per
+//!   transaction, event and receipt, and one node per leaf for each commitment tree. The
+//!   state-diff commitment, the block hash, the global root and the Sierra and CASM class
+//!   hashes come on top. A Poseidon
 //!   hash over n elements counts n / 2 + 1 permutations, a Pedersen hash chain over n
 //!   elements n + 1 hashes.
 //!

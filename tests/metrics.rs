@@ -120,11 +120,12 @@ impl MetricsClient {
         text
     }
 
-    /// Polls `/metrics` until `done` accepts it, and returns that text.
+    /// Polls `/metrics` until `done` accepts it, and returns that text. `expected`
+    /// names the awaited state in the failure message.
     async fn wait_for_metrics(
         &self,
         node: &Node,
-        what: &str,
+        expected: &str,
         done: impl Fn(&str) -> bool,
     ) -> String {
         let started = Instant::now();
@@ -135,7 +136,7 @@ impl MetricsClient {
             }
             assert!(
                 started.elapsed() < DEADLINE,
-                "metrics never showed {what}:\n{text}\nnode log:\n{}",
+                "metrics never showed {expected}:\n{text}\nnode log:\n{}",
                 node.log()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;

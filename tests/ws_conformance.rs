@@ -198,6 +198,7 @@ async fn recorded_sepolia_notifications_match_the_specs() {
     else {
         return;
     };
+
     for (path, _) in VERSIONS {
         let heads = count(&seen, path, "starknet_subscriptionNewHeads", None);
         assert_eq!(heads, 7, "{path}");
@@ -208,7 +209,8 @@ async fn recorded_sepolia_notifications_match_the_specs() {
         let statuses = count(&seen, path, "starknet_subscriptionTransactionStatus", None);
         assert!(statuses >= 1, "{path}");
     }
-    // Blocks 3 to 6 hold 2 + 4 + 2 + 1 transactions. Those of the pre-confirmed block 7,
+
+    // Blocks 3 to 6 contain 2 + 4 + 2 + 1 transactions. Those of the pre-confirmed block 7,
     // which never gets committed here, may come on top for the subscriptions that
     // include pre-confirmed transactions.
     let pending = count(
@@ -218,6 +220,7 @@ async fn recorded_sepolia_notifications_match_the_specs() {
         None,
     );
     assert!((18..=18 + 2 * 17).contains(&pending), "{pending}");
+
     for path in ["/v0_9", "/v0_10"] {
         for method in [
             "starknet_subscriptionNewTransaction",

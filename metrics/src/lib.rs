@@ -250,7 +250,8 @@ impl Metrics {
                 .registry
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            // `fmt::Write` for `String` never fails, and no metric here fails on its own.
+            // Writing to a `String` cannot fail, and the counters, gauges and histograms
+            // registered here encode without errors of their own.
             prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
                 .expect("metrics encode into a String");
         }

@@ -18,8 +18,8 @@
 //!   arrival time.
 //!
 //! Splitting clients from the server keeps each process under the open-file limit: the
-//! server has one descriptor per subscriber, and each client process holds at most
-//! `MAX_SUBSCRIBERS_PER_CLIENT_PROCESS`. Every process raises its soft open-file limit
+//! server has one descriptor per subscriber, and each client process opens at most
+//! `MAX_SUBSCRIBERS_PER_CLIENT_PROCESS` connections. Every process raises its soft open-file limit
 //! to the hard limit. A configuration that still does not fit is skipped, with the
 //! reason printed. `FANOUT_SUBSCRIBERS=1000,5000` replaces the default counts.
 //!

@@ -233,9 +233,9 @@ async fn write_messages(
     }
 }
 
-/// Least time a stalled client gets to read the close frame, however short
-/// `max_stall_secs` is: a client that wakes up just after the stall limit still learns
-/// why it was disconnected.
+/// Minimum time a stalled client gets to read the close frame, however short
+/// `max_stall_secs` is, so that a client that resumes reading just after the stall
+/// limit still receives the reason for the disconnect.
 const MIN_CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// Sends a close frame with `reason` behind whatever is still buffered, giving the

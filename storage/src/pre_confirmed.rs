@@ -270,10 +270,10 @@ impl PreConfirmedHandle {
     }
 
     /// Returns a receiver that is notified on every change of the block: set to a
-    /// different block, or cleared. It sees the block held at the time of the call as
-    /// already seen; `borrow_and_update` reads the newest value. Receivers do not check
-    /// the head, so they compare [`PreConfirmedBlock::builds_on`] with the stored head
-    /// themselves.
+    /// different block, or cleared. The block held at the time of the call counts as
+    /// already received, and `borrow_and_update` reads the newest value. Receivers do
+    /// not check the head, so they compare [`PreConfirmedBlock::builds_on`] with the
+    /// stored head themselves.
     pub fn subscribe(&self) -> watch::Receiver<Option<Arc<PreConfirmedBlock>>> {
         self.sender.subscribe()
     }
@@ -357,8 +357,8 @@ mod tests {
         assert!(handle.current().is_none());
         handle.set(block(5, 0x44));
 
-        let shown = handle.block_on(BlockNumber(4), BlockHash(felt(0x44)));
-        assert_eq!(shown.map(|block| block.number), Some(BlockNumber(5)));
+        let on_head = handle.block_on(BlockNumber(4), BlockHash(felt(0x44)));
+        assert_eq!(on_head.map(|block| block.number), Some(BlockNumber(5)));
         assert!(handle
             .block_on(BlockNumber(5), BlockHash(felt(0x55)))
             .is_none());

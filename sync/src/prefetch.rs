@@ -286,7 +286,7 @@ async fn prepare_block(context: Arc<FetchContext>, number: BlockNumber) -> Fetch
     .map_err(|error| BlockError::Invalid(format!("verification task failed: {error}")))
 }
 
-/// What a block needs from the gateway besides itself.
+/// The downloads a block needs from the gateway besides the block itself.
 struct Downloads {
     classes: Vec<ClassDefinition>,
     unclassified: Vec<(ClassHash, String)>,

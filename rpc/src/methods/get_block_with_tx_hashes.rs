@@ -321,8 +321,8 @@ mod tests {
         let mut block = crate::context::pre_confirmed_fixture::set_on_head(&context);
         block.number = BlockNumber(2);
         context.pre_confirmed.set(block);
-        let shown = call(&context, Api::V0_9, json!(["pre_confirmed"])).unwrap();
-        assert_eq!(shown["block_number"], 3);
-        assert_eq!(shown["transactions"], json!([]));
+        let block = call(&context, Api::V0_9, json!(["pre_confirmed"])).unwrap();
+        assert_eq!(block["block_number"], 3);
+        assert_eq!(block["transactions"], json!([]));
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Receipts come from the executed transactions of the pre-confirmed block
 //! (`PRE_CONFIRMED`, without a block hash) and from blocks committed after the
-//! subscription (`ACCEPTED_ON_L2`); each is sent once for every requested status it
+//! subscription (`ACCEPTED_ON_L2`). Each is sent once for every requested status it
 //! reaches.
 
 use serde::Deserialize;

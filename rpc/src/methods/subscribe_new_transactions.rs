@@ -3,7 +3,7 @@
 //!
 //! Transactions come from the pre-confirmed block (`CANDIDATE` while included but not
 //! executed, then `PRE_CONFIRMED`) and from blocks committed after the subscription
-//! (`ACCEPTED_ON_L2`); each is sent once for every requested status it reaches.
+//! (`ACCEPTED_ON_L2`). Each is sent once for every requested status it reaches.
 //!
 //! NOTE: the node has no mempool, so `RECEIVED` is accepted in the filter and never
 //! sent.

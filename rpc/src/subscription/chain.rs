@@ -23,7 +23,7 @@ pub enum ChainItem {
 ///
 /// A pre-confirmed block is yielded only when it builds on the feed's last block, so a
 /// subscription that is still replaying old blocks never receives pre-confirmed data out
-/// of order; once the feed reaches the head, the current pre-confirmed block is yielded
+/// of order. Once the feed reaches the head, the current pre-confirmed block is yielded
 /// without waiting for it to change.
 #[derive(Debug)]
 pub struct ChainWatcher {

@@ -3,8 +3,10 @@
 //! then follows the chain, filter parsing, start blocks and notification envelopes.
 //!
 //! Each subscription is one task started by [`spawn`]. It waits until the response to
-//! its subscribe request is queued, then reads blocks from a [`BlockFeed`] and queues
-//! notifications on the connection's [`Outgoing`] queue. The task ends when the client
+//! its subscribe request is queued, then reads blocks from a [`BlockFeed`] (or a
+//! [`ChainWatcher`] when it also follows the pre-confirmed block) and queues
+//! notifications on the connection's [`Outgoing`] queue. The three transaction
+//! subscriptions start through [`spawn_transaction_subscription`]. The task ends when the client
 //! unsubscribes or the connection closes, both of which abort it.
 
 mod chain;
