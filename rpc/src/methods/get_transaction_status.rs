@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use starling_storage::{ExecutionStatus, TransactionHash};
+use starling_storage::{BlockNumber, ExecutionStatus, TransactionHash};
 
 use crate::context::{FoundTransaction, RpcContext};
 use crate::error::RpcError;
@@ -31,9 +31,22 @@ struct Input {
 /// never `RECEIVED` or `REJECTED`.
 pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, RpcError> {
     let input: Input = params.parse(&["transaction_hash"])?;
-    let version = SpecVersion::of(api);
     let hash = TransactionHash(input.transaction_hash.0);
-    let (finality, receipt) = match context.find_transaction(hash)? {
+    match transaction_status(context, api, hash)? {
+        Some((status, _)) => Ok(status),
+        None => Err(RpcError::transaction_hash_not_found()),
+    }
+}
+
+/// Returns the `TXN_STATUS_RESULT` of `hash` and the number of the block (committed or
+/// pre-confirmed) that contains it, or `None` when the node does not have it.
+pub fn transaction_status(
+    context: &RpcContext,
+    api: Api,
+    hash: TransactionHash,
+) -> Result<Option<(Value, BlockNumber)>, RpcError> {
+    let version = SpecVersion::of(api);
+    let (finality, receipt, block) = match context.find_transaction(hash)? {
         Some(FoundTransaction::Committed(location)) => {
             let storage = &context.storage;
             let stored = storage.transaction(location)?;
@@ -42,28 +55,28 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
                 tracing::error!(target: "rpc", ?location, "transaction hash index names a missing transaction or block");
                 return Err(RpcError::internal());
             };
-            (header.status.as_str(), receipt)
+            (header.status.as_str(), receipt, location.block_number)
         }
         Some(FoundTransaction::PreConfirmed(block)) => {
-            let found = block
-                .transaction(hash)
-                .ok_or_else(RpcError::transaction_hash_not_found)?;
+            let Some(found) = block.transaction(hash) else {
+                return Ok(None);
+            };
             let finality = if version >= SpecVersion::V0_9 {
                 "PRE_CONFIRMED"
             } else {
                 "ACCEPTED_ON_L2"
             };
-            (finality, found.receipt.clone())
+            (finality, found.receipt.clone(), block.number)
         }
-        Some(FoundTransaction::Candidate(_)) => {
+        Some(FoundTransaction::Candidate(block)) => {
             let finality = if version >= SpecVersion::V0_9 {
                 "CANDIDATE"
             } else {
                 "RECEIVED"
             };
-            return Ok(json!({ "finality_status": finality }));
+            return Ok(Some((json!({ "finality_status": finality }), block.number)));
         }
-        None => return Err(RpcError::transaction_hash_not_found()),
+        None => return Ok(None),
     };
 
     let mut status = json!({ "finality_status": finality });
@@ -78,7 +91,7 @@ pub fn handle(context: &RpcContext, api: Api, params: &Params) -> Result<Value, 
             }
         }
     }
-    Ok(status)
+    Ok(Some((status, block)))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! the node knows it, then every change until the status is final, as
 //! `starknet_subscriptionTransactionStatus` notifications.
 //!
-//! Status changes come from a [`StatusTracker`], which sends a notification whenever
+//! Status changes come from a `StatusTracker`, which sends a notification whenever
 //! the observed status differs from the last one sent. The task looks the transaction
 //! up as `starknet_getTransactionStatus` does, in storage and in the pre-confirmed
 //! block, after each committed block and each change of the pre-confirmed block, so a
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use starling_storage::{BlockNumber, TransactionHash};
 
-use crate::context::{FoundTransaction, RpcContext};
+use crate::context::RpcContext;
 use crate::error::RpcError;
 use crate::jsonrpc::Params;
 use crate::methods::get_transaction_status;
@@ -58,7 +58,7 @@ async fn send_statuses(
 ) {
     let mut tracker = StatusTracker::new(hash);
     loop {
-        let status = match current_status(&context, api, hash) {
+        let status = match get_transaction_status::transaction_status(&context, api, hash) {
             Ok(status) => status,
             Err(error) => {
                 tracing::error!(target: "rpc::ws", subscription = id, transaction_hash = %hash.0, ?error, "cannot read a transaction status; subscription ended");
@@ -147,30 +147,6 @@ impl StatusTracker {
                 Some("ACCEPTED_ON_L1" | "REJECTED")
             )
         })
-    }
-}
-
-/// Returns the `TXN_STATUS_RESULT` that `starknet_getTransactionStatus` gives for `hash`, and
-/// the number of the block (committed or pre-confirmed) that holds the transaction, or
-/// `None` when the node does not know it.
-fn current_status(
-    context: &RpcContext,
-    api: Api,
-    hash: TransactionHash,
-) -> Result<Option<(Value, BlockNumber)>, RpcError> {
-    let block = match context.find_transaction(hash)? {
-        None => return Ok(None),
-        Some(FoundTransaction::Committed(location)) => location.block_number,
-        Some(FoundTransaction::PreConfirmed(block) | FoundTransaction::Candidate(block)) => {
-            block.number
-        }
-    };
-    let params = Params::Positional(vec![json!(hash)]);
-    match get_transaction_status::handle(context, api, &params) {
-        Ok(status) => Ok(Some((status, block))),
-        // The transaction left the pre-confirmed block between the two lookups.
-        Err(error) if error.code == RpcError::transaction_hash_not_found().code => Ok(None),
-        Err(error) => Err(error),
     }
 }
 
