@@ -978,10 +978,9 @@ async fn handle_request<B>(
 ) -> Result<Response<ResponseBody>, InjectedReset> {
     let path = request.uri().path();
     let query = request.uri().query().unwrap_or("");
-    if !state.faults.latency.is_zero() {
-        tokio::time::sleep(state.faults.latency).await;
-    }
 
+    // The latency is added after routing, so that the request counters count a request
+    // as soon as it arrives, while the client still waits for the whole latency.
     let endpoint = Endpoint::from_path(path).filter(|_| request.method() == Method::GET);
     let fault = endpoint.and_then(|endpoint| state.next_fault(endpoint));
     let response = match fault {
@@ -996,6 +995,7 @@ async fn handle_request<B>(
             route(state, request.method(), path, query).await
         }
         Some(FaultKind::Reset) => {
+            add_latency(state).await;
             debug!(target: "replay", path, query, fault = "reset", "closing the connection without a response");
             return Err(InjectedReset);
         }
@@ -1003,6 +1003,7 @@ async fn handle_request<B>(
             truncate_response(route(state, request.method(), path, query).await).await
         }
     };
+    add_latency(state).await;
     debug!(
         target: "replay",
         method = %request.method(),
@@ -1013,6 +1014,13 @@ async fn handle_request<B>(
         "served request"
     );
     Ok(response)
+}
+
+/// Waits for the configured `--latency-ms` before a response is sent.
+async fn add_latency(state: &GatewayState) {
+    if !state.faults.latency.is_zero() {
+        tokio::time::sleep(state.faults.latency).await;
+    }
 }
 
 /// Service error that makes hyper close the connection without writing a response.
